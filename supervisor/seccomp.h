@@ -1,0 +1,48 @@
+/* Loading the seccomp program in the sandboxed child, and handling its user notifications in the
+ * supervisor. Notifications are reports, never trusted for enforcement: every notified syscall
+ * is answered with -EPERM (never CONTINUE), and with no listener the kernel answers ENOSYS. */
+#pragma once
+
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Child, the last step before execve (after PR_SET_NO_NEW_PRIVS, which this also sets): load
+ * ctx into the kernel. *ret_notify_fd gets the notification listener fd (O_CLOEXEC) for the
+ * supervisor: send it to the parent and close it before execve — a process must never hold the
+ * listener of its own filter. ret_notify_fd may be NULL (the listener is then closed: notified
+ * syscalls fail with ENOSYS). 0 or -errno. Does not release ctx. */
+int seccomp_install(scmp_filter_ctx ctx, int *ret_notify_fd);
+
+struct seccomp_violation {
+        pid_t pid;        /* the calling thread, as the supervisor's pid namespace sees it */
+        int nr;           /* syscall number (native arch) */
+        const char *name; /* syscall name ("unshare"), static storage; "?" if unknown */
+        uint64_t args[6];
+        uint32_t arch;    /* AUDIT_ARCH_* of the call */
+};
+
+/* Parent: receive one notification from notify_fd, answer it with -EPERM and fill *ret.
+ * The notification id is validated (SECCOMP_IOCTL_NOTIF_ID_VALID) before answering; a caller
+ * that died in between gives -ENOENT. Blocks unless notify_fd is non-blocking and used with
+ * poll (POLLIN); -EAGAIN/-EINTR pass through. Other failures: -errno. */
+int seccomp_notify_handle(int notify_fd, struct seccomp_violation *ret);
+
+/* Rate limit for `violation` audit records: at most `burst` records per `interval_usec`, the
+ * rest counted in `suppressed` (report it in the next record written). */
+struct seccomp_ratelimit {
+        uint64_t interval_usec; /* e.g. 1 s */
+        unsigned burst;         /* e.g. 20 */
+        uint64_t begin_usec;
+        unsigned n;
+        uint64_t suppressed;
+};
+#define SECCOMP_RATELIMIT_INIT(i, b) { .interval_usec = (i), .burst = (b) }
+/* true: write this record (and then reset rl->suppressed after reporting it). */
+bool seccomp_ratelimit_ok(struct seccomp_ratelimit *rl, uint64_t now_usec);
+
+/* The audit fields of a violation record: {"event":"violation","syscall":NAME,"nr":N,
+ * "args":["0x..",...],"pid":PID} — the caller adds session/profile. NULL on ENOMEM.
+ * Returns a json_t * (jansson); declared void * here so this header doesn't need jansson. */
+void *seccomp_violation_to_json(const struct seccomp_violation *v);
