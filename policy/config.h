@@ -30,6 +30,7 @@ struct client {
         char *name;
         char *token;   /* read from token_file, trailing newline stripped; never logged */
         char *profile; /* profile name */
+        unsigned char token_sha256[32]; /* for the constant-time lookup */
 };
 
 enum audit_fsync_policy {
@@ -72,3 +73,6 @@ const struct provider *proxy_config_find_provider(const struct proxy_config *c, 
 /* Constant-time token comparison over all clients. NULL when no client has this token. */
 const struct client *proxy_config_find_client_by_token(const struct proxy_config *c,
                                                        const char *token);
+/* Every client's profile exists in set. 0, or -ENOENT with err naming client and profile. */
+int proxy_config_check_profiles(const struct proxy_config *c, const struct profile_set *set,
+                                char err[POLICY_ERR_MAX]);

@@ -654,6 +654,11 @@ int jctx_parse(const char *label, const char *text, size_t len, size_t max_len, 
         json_error_t je;
         json_t *root = json_loadb(text, len, 0, &je);
         if (!root) {
+                /* jansson quotes the offending token ("... near 'sk-...'"): that may be a
+                 * secret written inline, so messages stop before it. */
+                char *near = strstr(je.text, " near ");
+                if (near)
+                        *near = '\0';
                 char t[JSON_ERROR_TEXT_LENGTH + 8];
                 jctx_quote(t, sizeof(t), je.text, 120);
                 /* drop the quotes jctx_quote adds: jansson's text is our own message here */
