@@ -1,1 +1,408 @@
-/* placeholder, being written */
+/* Audit log writer: one write(2) per hash-chained record on an O_APPEND file under flock, the
+ * chain continued across writers and size-based rotation. Trust level: runs in the proxy and
+ * supervisors (root or the proxy user); callers supply the fields, never the chain.
+ *
+ * Recovery from a torn last line (a writer died mid-write(2)): the next writer writes '\n' to
+ * end it (in the same write(2) as its record) and continues the chain from the last complete
+ * record. The torn line stays in the file as evidence, and the verifier reports it as
+ * AUDIT_BREAK_PARSE at the last good seq + 1: a crash is never silently absorbed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/json-util.h"
+#include "common/macro.h"
+#include "common/time-util.h"
+#include "policy/audit-internal.h"
+#include "policy/audit.h"
+#include "policy/sha256.h"
+
+static const char zero_hash[AUDIT_HASH_HEX + 1] =
+        "0000000000000000000000000000000000000000000000000000000000000000";
+
+struct audit_log {
+        char *path;
+        struct audit_options opts;
+        int fd;
+        pthread_mutex_t mutex; /* flock is per open file: serialise this handle's threads */
+
+        /* chain state after our last write, valid while the file is unchanged */
+        bool cached;
+        dev_t dev;
+        ino_t ino;
+        uint64_t size;
+        uint64_t seq;
+        char hash[AUDIT_HASH_HEX + 1];
+
+        char *body; /* the caller's fields, compact JSON, AUDIT_LINE_MAX + 1 bytes */
+        char *line; /* '\n'? + record + '\n' */
+};
+
+#define LINE_BUF_SIZE (AUDIT_LINE_MAX + 2)
+
+static int open_file(const char *path)
+{
+        int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+        if (fd < 0)
+                return NEG_ERRNO();
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int r = NEG_ERRNO();
+                close(fd);
+                return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EINVAL;
+        }
+        return fd;
+}
+
+int audit_log_open(const char *path, const struct audit_options *opts, struct audit_log **ret)
+{
+        if (!path || !*path || !ret)
+                return -EINVAL;
+        struct audit_log *log = calloc(1, sizeof(*log));
+        if (!log)
+                return -ENOMEM;
+        log->fd = -1;
+        if (opts)
+                log->opts = *opts;
+        log->path = strdup(path);
+        log->body = malloc(AUDIT_LINE_MAX + 1);
+        log->line = malloc(LINE_BUF_SIZE);
+        if (!log->path || !log->body || !log->line) {
+                audit_log_close(log);
+                return -ENOMEM;
+        }
+        pthread_mutex_init(&log->mutex, NULL);
+        log->fd = open_file(path);
+        if (log->fd < 0) {
+                int r = log->fd;
+                log->fd = -1;
+                audit_log_close(log);
+                return r;
+        }
+        *ret = log;
+        return 0;
+}
+
+struct audit_log *audit_log_close(struct audit_log *log)
+{
+        if (!log)
+                return NULL;
+        safe_close(log->fd);
+        if (log->body)
+                pthread_mutex_destroy(&log->mutex);
+        free(log->path);
+        free(log->body);
+        free(log->line);
+        free(log);
+        return NULL;
+}
+
+/* Take LOCK_EX on the file the path currently names, reopening if another writer rotated it
+ * away from under our fd. Fills st with the locked file's fstat. */
+static int lock_current(struct audit_log *log, struct stat *st)
+{
+        for (unsigned attempt = 0; attempt < 100; attempt++) {
+                if (log->fd < 0) {
+                        int fd = open_file(log->path);
+                        if (fd < 0)
+                                return fd;
+                        log->fd = fd;
+                        log->cached = false;
+                }
+                while (flock(log->fd, LOCK_EX) < 0)
+                        if (errno != EINTR)
+                                return NEG_ERRNO();
+                struct stat pst;
+                if (fstat(log->fd, st) < 0) {
+                        int r = NEG_ERRNO();
+                        flock(log->fd, LOCK_UN);
+                        return r;
+                }
+                if (stat(log->path, &pst) == 0 && pst.st_dev == st->st_dev &&
+                    pst.st_ino == st->st_ino)
+                        return 0;
+                /* renamed (rotated) or unlinked: drop it and open what the path names now */
+                log->fd = safe_close(log->fd); /* also releases the lock */
+        }
+        return -EAGAIN;
+}
+
+/* The chain state at the end of the locked file (st): from its tail, or if it holds no record,
+ * from the newest rotated file's tail, or a fresh chain. ret_torn: the file's last line is
+ * partial. */
+static int load_state(struct audit_log *log, const struct stat *st, uint64_t *ret_seq,
+                      char ret_hash[AUDIT_HASH_HEX + 1], bool *ret_torn)
+{
+        bool torn = false;
+        int r = audit_tail_last(log->fd, (uint64_t)st->st_size, ret_seq, ret_hash, &torn);
+        if (r < 0)
+                return r;
+        *ret_torn = torn;
+        if (r == 1)
+                return 0;
+
+        char name[4096];
+        r = audit_rotated_name(log->path, 1, name, sizeof(name));
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0) {
+                struct stat rst;
+                if (fstat(fd, &rst) < 0)
+                        return NEG_ERRNO();
+                r = audit_tail_last(fd, (uint64_t)rst.st_size, ret_seq, ret_hash, NULL);
+                if (r < 0)
+                        return r;
+                if (r == 1)
+                        return 0;
+        } else if (errno != ENOENT)
+                return NEG_ERRNO();
+
+        *ret_seq = 0;
+        memcpy(ret_hash, zero_hash, sizeof(zero_hash));
+        return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        _cleanup_close_ int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) < 0)
+                return NEG_ERRNO();
+        return 0;
+}
+
+/* Under the lock: FILE.k -> FILE.k+1 (oldest first), pruning beyond keep_files, FILE -> FILE.1,
+ * and a fresh FILE. The record that triggered it is already written, so failures here are not
+ * the caller's: the next append retries. */
+static void rotate(struct audit_log *log)
+{
+        char from[4096], to[4096];
+        unsigned n = audit_rotated_count(log->path);
+        unsigned keep = log->opts.keep_files;
+
+        if (keep > 0)
+                for (; n >= keep; n--) {
+                        if (audit_rotated_name(log->path, n, from, sizeof(from)) < 0 ||
+                            (unlink(from) < 0 && errno != ENOENT))
+                                return;
+                }
+        for (unsigned k = n; k >= 1; k--)
+                if (audit_rotated_name(log->path, k, from, sizeof(from)) < 0 ||
+                    audit_rotated_name(log->path, k + 1, to, sizeof(to)) < 0 ||
+                    rename(from, to) < 0)
+                        return;
+        if (audit_rotated_name(log->path, 1, to, sizeof(to)) < 0 || rename(log->path, to) < 0)
+                return;
+
+        int fd = open_file(log->path);
+        if (log->opts.fsync != AUDIT_SYNC_NONE)
+                (void)fsync_dir(log->path);
+        if (fd < 0)
+                return; /* the next append finds the path gone and creates it */
+
+        struct stat st;
+        bool ok = fstat(fd, &st) == 0;
+        safe_close(log->fd); /* releases our lock on what is now FILE.1 */
+        log->fd = fd;
+        /* An empty new FILE continues from FILE.1's tail, which is our last record. */
+        log->cached = ok && st.st_size == 0;
+        if (log->cached) {
+                log->dev = st.st_dev;
+                log->ino = st.st_ino;
+                log->size = 0;
+        }
+}
+
+static bool reserved_key(const char *k)
+{
+        return strcmp(k, "seq") == 0 || strcmp(k, "ts") == 0 || strcmp(k, "prev") == 0 ||
+               strcmp(k, "hash") == 0;
+}
+
+/* The caller's fields as compact JSON without the outer braces, "event" first, into log->body.
+ * Returns the length or -errno. */
+static int dump_fields(struct audit_log *log, const json_t *fields)
+{
+        if (!json_is_object(fields))
+                return -EINVAL;
+        if (!json_is_string(json_object_get(fields, "event")))
+                return -EINVAL;
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)fields, key, value)
+                if (reserved_key(key))
+                        return -EINVAL;
+
+        _cleanup_json_ json_t *ordered = NULL;
+        const json_t *src = fields;
+        void *it = json_object_iter((json_t *)fields);
+        if (strcmp(json_object_iter_key(it), "event") != 0) {
+                ordered = json_object();
+                if (!ordered || json_object_set(ordered, "event",
+                                                json_object_get(fields, "event")) < 0)
+                        return -ENOMEM;
+                json_object_foreach((json_t *)fields, key, value)
+                        if (strcmp(key, "event") != 0 && json_object_set(ordered, key, value) < 0)
+                                return -ENOMEM;
+                src = ordered;
+        }
+
+        size_t n = json_dumpb(src, log->body, AUDIT_LINE_MAX + 1,
+                              JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (n == 0)
+                return -EINVAL;
+        if (n > AUDIT_LINE_MAX)
+                return -E2BIG;
+        if (n < 2 || log->body[0] != '{' || log->body[n - 1] != '}')
+                return -EINVAL;
+        /* jansson can hold NUL in keys and strings; the strict parser refuses \u0000, so a
+         * record carrying one could never verify. */
+        if (memmem(log->body, n, "\\u0000", 6))
+                return -EINVAL;
+        memmove(log->body, log->body + 1, n - 2);
+        return (int)(n - 2);
+}
+
+/* Compose '\n'? + record + '\n' into log->line for seq/prev. Returns the total length (the
+ * record's hash in ret_hash) or -E2BIG. */
+static int compose(struct audit_log *log, size_t body_len, bool torn, uint64_t seq,
+                   const char *prev, char ret_hash[AUDIT_HASH_HEX + 1])
+{
+        char ts[32];
+        format_iso8601_ms(now_realtime_usec(), ts, sizeof(ts));
+        char head[96];
+        int hl = snprintf(head, sizeof(head), "{\"seq\":%" PRIu64 ",\"ts\":\"%s\",", seq, ts);
+        if (hl < 0 || (size_t)hl >= sizeof(head))
+                return -EINVAL;
+
+        size_t rec_len = (size_t)hl + body_len + AUDIT_PREV_PART_LEN + AUDIT_HASH_SUFFIX_LEN;
+        if (rec_len > AUDIT_LINE_MAX)
+                return -E2BIG;
+
+        char *p = log->line;
+        if (torn)
+                *p++ = '\n';
+        char *rec = p;
+        memcpy(p, head, (size_t)hl);
+        p += hl;
+        memcpy(p, log->body, body_len);
+        p += body_len;
+        memcpy(p, ",\"prev\":\"", 9);
+        memcpy(p + 9, prev, AUDIT_HASH_HEX);
+        p[9 + AUDIT_HASH_HEX] = '"';
+        p += AUDIT_PREV_PART_LEN;
+        *p = '}';
+        int r = sha256_hex(rec, (size_t)(p + 1 - rec), ret_hash);
+        if (r < 0)
+                return r;
+        memcpy(p, ",\"hash\":\"", 9);
+        memcpy(p + 9, ret_hash, AUDIT_HASH_HEX);
+        p[9 + AUDIT_HASH_HEX] = '"';
+        p[10 + AUDIT_HASH_HEX] = '}';
+        p += AUDIT_HASH_SUFFIX_LEN;
+        *p++ = '\n';
+        return (int)(p - log->line);
+}
+
+/* Write the composed line once. On failure put the file back to its old size. */
+static int write_record(struct audit_log *log, size_t len, uint64_t old_size, bool sync)
+{
+        int r = 0;
+        ssize_t n;
+        do
+                n = write(log->fd, log->line, len);
+        while (n < 0 && errno == EINTR);
+
+        if (n < 0)
+                r = NEG_ERRNO();
+        else if ((size_t)n != len) {
+                /* Short write: ask again for the rest only to learn why (ENOSPC, EFBIG, EIO). */
+                ssize_t m = write(log->fd, log->line + n, len - (size_t)n);
+                r = m < 0 ? NEG_ERRNO() : -EIO;
+        } else if (sync && fsync(log->fd) < 0)
+                r = NEG_ERRNO();
+
+        if (r < 0 && ftruncate(log->fd, (off_t)old_size) < 0)
+                log->cached = false; /* the next writer sees the torn tail */
+        return r;
+}
+
+int audit_log_append(struct audit_log *log, const json_t *fields, bool sync, uint64_t *ret_seq)
+{
+        if (!log || !fields)
+                return -EINVAL;
+        pthread_mutex_lock(&log->mutex);
+
+        int r = dump_fields(log, fields);
+        if (r < 0)
+                goto out;
+        size_t body_len = (size_t)r;
+
+        struct stat st;
+        r = lock_current(log, &st);
+        if (r < 0)
+                goto out;
+
+        uint64_t seq;
+        char prev[AUDIT_HASH_HEX + 1];
+        bool torn = false;
+        if (log->cached && log->dev == st.st_dev && log->ino == st.st_ino &&
+            log->size == (uint64_t)st.st_size) {
+                seq = log->seq;
+                memcpy(prev, log->hash, sizeof(prev));
+        } else {
+                r = load_state(log, &st, &seq, prev, &torn);
+                if (r < 0)
+                        goto unlock;
+        }
+        if (seq == UINT64_MAX) {
+                r = -EOVERFLOW;
+                goto unlock;
+        }
+
+        char hash[AUDIT_HASH_HEX + 1];
+        r = compose(log, body_len, torn, seq + 1, prev, hash);
+        if (r < 0)
+                goto unlock;
+        size_t len = (size_t)r;
+
+        bool do_sync = log->opts.fsync == AUDIT_SYNC_ALWAYS ||
+                       (log->opts.fsync == AUDIT_SYNC_CALLER && sync);
+        r = write_record(log, len, (uint64_t)st.st_size, do_sync);
+        if (r < 0)
+                goto unlock;
+
+        log->cached = true;
+        log->dev = st.st_dev;
+        log->ino = st.st_ino;
+        log->size = (uint64_t)st.st_size + len;
+        log->seq = seq + 1;
+        memcpy(log->hash, hash, sizeof(hash));
+        if (ret_seq)
+                *ret_seq = seq + 1;
+
+        if (log->opts.rotate_bytes > 0 && log->size >= log->opts.rotate_bytes)
+                rotate(log);
+        r = 0;
+unlock:
+        if (log->fd >= 0)
+                flock(log->fd, LOCK_UN);
+out:
+        pthread_mutex_unlock(&log->mutex);
+        return r;
+}

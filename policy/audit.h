@@ -80,6 +80,9 @@ struct audit_verifier {
         enum audit_break broken;
         uint64_t broken_seq;   /* seq of the offending record (or last good seq + 1) */
         char reason[256];
+        /* internal: after a SEQ_GAP, the seq that jumped; a later record inside the gap turns
+         * the verdict into SEQ_ORDER (lines swapped rather than deleted) */
+        uint64_t gap_to;
 };
 void audit_verifier_init(struct audit_verifier *v);
 /* Start from a known point (dom0 mirror tail), so the next record must be seq+1 with prev=hash. */
