@@ -3,7 +3,10 @@
  * is answered with -EPERM (never CONTINUE), and with no listener the kernel answers ENOSYS. */
 #pragma once
 
-#include <seccomp.h>
+#include <jansson.h>
+/* libseccomp's <seccomp.h>. Inside supervisor/ this file shadows it (meson puts the target's
+ * source directory first on the include path), so fetch the next one in the search order. */
+#include_next <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +46,6 @@ struct seccomp_ratelimit {
 bool seccomp_ratelimit_ok(struct seccomp_ratelimit *rl, uint64_t now_usec);
 
 /* The audit fields of a violation record: {"event":"violation","syscall":NAME,"nr":N,
- * "args":["0x..",...],"pid":PID} — the caller adds session/profile. NULL on ENOMEM.
- * Returns a json_t * (jansson); declared void * here so this header doesn't need jansson. */
-void *seccomp_violation_to_json(const struct seccomp_violation *v);
+ * "args":["0x..",...],"pid":PID} (plus "suppressed":N when suppressed > 0) — the caller adds
+ * session/profile and appends it with audit_log_append(). NULL on ENOMEM. */
+json_t *seccomp_violation_to_json(const struct seccomp_violation *v, uint64_t suppressed);
