@@ -10,3 +10,65 @@ int translate_bad(struct api_error *err, const char *param, const char *fmt, ...
 /* Append/set consuming v (NULL v -> -ENOMEM). */
 int translate_append(json_t *a, json_t *v);
 int translate_set(json_t *o, const char *key, json_t *v);
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/strbuf.h"
+#include "proxy/sse.h"
+#include "proxy/translate.h"
+#include "proxy/usage.h"
+
+#define TRANSLATE_MAX_BLOCKS 4096 /* Anthropic content block index / OpenAI tool index bound */
+
+/* OpenAI usage object from our usage struct: prompt/completion/total + cached_tokens details. */
+json_t *translate_openai_usage(const struct llm_usage *u);
+/* Append "data: <compact json>\n\n" (OpenAI) or "event: NAME\ndata: <json>\n\n" (name non-NULL).
+ * Consumes j. */
+int translate_emit(struct strbuf *out, const char *name, json_t *j);
+
+enum rblock { RBLOCK_NONE, RBLOCK_TEXT, RBLOCK_TOOL };
+
+struct translate_stream {
+        enum translate_dir dir;
+        char *id;
+        char *model;
+        int64_t created;
+        bool include_usage;
+        struct sse_parser *parser;
+        struct strbuf *cb_out; /* output buffer during translate_stream_feed() */
+        int cb_error;
+
+        bool started;      /* first chunk / message_start emitted */
+        bool done;         /* terminal bytes emitted */
+        bool failed;       /* an error event was emitted */
+        bool finish_sent;  /* A->O: finish chunk emitted */
+        const char *finish_reason; /* client vocabulary, static string */
+        struct llm_usage usage;
+
+        /* A->O: Anthropic block index -> tool ordinal + 1 (0 = not a tool block) */
+        int *tool_of_block;
+        size_t n_tool_of_block;
+        int next_tool;
+
+        /* O->A */
+        enum rblock open;        /* currently open Anthropic block */
+        int open_index;          /* its Anthropic index */
+        int next_block;
+        int *block_of_tool;      /* OpenAI tool index -> Anthropic block index + 1 */
+        size_t n_block_of_tool;
+        bool upstream_finished;  /* a finish_reason was seen */
+        const char *upstream_finish; /* OpenAI finish_reason seen (static string) */
+};
+
+int translate_rstream_event(struct translate_stream *s, const struct sse_event *ev, struct strbuf *out);
+/* Close normally (message_delta + message_stop). */
+int translate_rstream_close(struct translate_stream *s, struct strbuf *out);
+/* Emit a 502 upstream_error event + terminator in the client's shape; returns -EBADMSG. */
+int translate_stream_protocol_error(struct translate_stream *s, struct strbuf *out, const char *what);
+int translate_stream_emit_error(struct translate_stream *s, const struct api_error *e,
+                                struct strbuf *out);
+/* Anthropic usage object (input_tokens excludes cache tokens) from our usage struct. */
+json_t *translate_anthropic_usage(const struct llm_usage *u);
+/* Tool arguments string -> object; unparseable or non-object -> {}. */
+json_t *translate_parse_arguments(const char *args);

@@ -132,7 +132,8 @@ int translate_stream_feed(struct translate_stream *s, const void *data, size_t l
  * internal parser, then: if the stream already ended properly, nothing more; otherwise a
  * well-formed error event (502 upstream_error: "upstream stream ended prematurely" or "upstream
  * connection failed") and the terminator. OpenAI->Anthropic: a stream that reported a
- * finish_reason but lacked "[DONE]" is closed normally. Idempotent. */
+ * finish_reason but lacked "[DONE]" is closed normally. Idempotent. Returns 0 (a protocol
+ * problem is not an error here: check translate_stream_failed()), or -E2BIG/-ENOMEM. */
 int translate_stream_finish(struct translate_stream *s, bool upstream_ended_cleanly, struct strbuf *out);
 
 /* The proxy aborts the stream (timeout, limit): error event in the client's shape + terminator. */
