@@ -189,7 +189,7 @@ enum audit_break audit_verifier_feed(struct audit_verifier *v, const char *line,
                          "the line after record %" PRIu64
                          " is not a well-formed record (truncated or garbage)",
                          v->last_seq);
-                if (!v->started)
+                if (!v->started || v->last_seq == 0)
                         snprintf(v->reason, sizeof(v->reason),
                                  "the first line is not a well-formed record (truncated or garbage)");
                 return fail(v, AUDIT_BREAK_PARSE, expect);
