@@ -1,0 +1,32 @@
+/* Resource limits through cgroups: v2 where the controller is enabled, else the v1 memory/pids
+ * hierarchies (hybrid hosts), else none (logged). Trust level: supervisor parent. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CGROUP_NOTE_MAX 256
+
+struct cgroup_session {
+        char *v2_dir;       /* our cgroup in the v2 hierarchy, or NULL */
+        char *v1_mem_dir;   /* v1 memory cgroup, or NULL */
+        char *v1_pids_dir;  /* v1 pids cgroup, or NULL */
+        bool memory_limited;
+        bool pids_limited;
+};
+
+/* The path of `controller` ("memory", "pids"; "" for the v2 unified entry "0::") in the text of
+ * /proc/self/cgroup. 0 with the path (starting with '/') copied to out, -ENOENT, -ENAMETOOLONG. */
+int cgroup_parse_proc_self(const char *text, const char *controller, char *out, size_t outlen);
+
+/* Create the session's cgroup(s) named `name` below our own and set memory_max / pids_max
+ * (0 = no limit). Never fails for lack of a facility: *ret says what is limited and `note`
+ * explains what is not. -errno only for memory allocation failure. */
+int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
+                   struct cgroup_session **ret, char *note, size_t notelen);
+/* Move pid into the session's cgroups. 0 or -errno. */
+int cgroup_attach(const struct cgroup_session *s, pid_t pid);
+/* Remove the session's (now empty) cgroups and free. Accepts NULL. */
+struct cgroup_session *cgroup_session_free(struct cgroup_session *s);
