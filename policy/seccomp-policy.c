@@ -186,7 +186,7 @@ int seccomp_policy_allow_liftable(const char *name)
                 raw = raw || strcmp(allow_raw[i].name, name) == 0;
         if (!raw && seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR)
                 return -EINVAL;
-        if (allowed_by_default(name))
+        if (allowed_by_default(name) || strcmp(name, "personality") == 0)
                 return 1;
         const struct deny_item *d = deny_item_find(name);
         return d && d->liftable ? 1 : 0;
@@ -423,6 +423,10 @@ int seccomp_policy_build(const struct profile *p, scmp_filter_ctx *ret)
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
         if (r < 0)
                 goto fail;
+        /* a binary tree over syscall numbers instead of a linear scan of ~300 entries */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+        if (r < 0)
+                goto fail;
 
         for (size_t i = 0; i < ELEMENTSOF(allow_list); i++) {
                 const char *name = allow_list[i];
@@ -486,9 +490,11 @@ int seccomp_policy_build(const struct profile *p, scmp_filter_ctx *ret)
                 goto fail;
         /* clone3 passes its flags in memory seccomp cannot read: ENOSYS, and glibc falls back
          * to clone. A profile cannot lift it; a deny entry makes it reported. */
-        r = add_name(ctx, strv_has(deny, "clone3") ? notify : SCMP_ACT_ERRNO(ENOSYS), "clone3");
-        if (r < 0)
-                goto fail;
+        if (strv_has(deny, "clone3")) {
+                r = add_name(ctx, notify, "clone3");
+                if (r < 0)
+                        goto fail;
+        } /* else the default action (libseccomp refuses a rule equal to it) */
 
         /* Deny entries for syscalls in none of the lists above. */
         for (size_t i = 0; deny && i < deny->n; i++) {
