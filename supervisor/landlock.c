@@ -164,6 +164,9 @@ int landlock_apply(const struct profile *p, const struct landlock_params *lp)
                 const char *path;
                 uint64_t rights;
         } base[] = {
+                /* names only, beneath the sandbox's own root: the mount namespace decides
+                 * what exists; `ls /`, find and shells' globbing need it */
+                { "/", LANDLOCK_ACCESS_FS_READ_DIR },
                 { "/proc", FS_READ },
                 { "/dev", LANDLOCK_ACCESS_FS_READ_DIR },
                 { "/dev/null", FS_DEV },
