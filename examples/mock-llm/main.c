@@ -168,6 +168,34 @@ static enum MHD_Result route(struct mock_req *r)
                            "Unknown request URL: %s %s.", r->method, p);
 }
 
+/* jansson parses and dumps recursively (up to 2048 levels): keep bodies well inside the
+ * connection threads' stacks. */
+#define MOCK_MAX_DEPTH 256
+
+static bool json_depth_ok(const char *s, size_t len)
+{
+        unsigned depth = 0;
+        bool in_string = false, escaped = false;
+        for (size_t i = 0; i < len; i++) {
+                char ch = s[i];
+                if (in_string) {
+                        if (escaped)
+                                escaped = false;
+                        else if (ch == '\\')
+                                escaped = true;
+                        else if (ch == '"')
+                                in_string = false;
+                } else if (ch == '"')
+                        in_string = true;
+                else if (ch == '[' || ch == '{') {
+                        if (++depth > MOCK_MAX_DEPTH)
+                                return false;
+                } else if ((ch == ']' || ch == '}') && depth > 0)
+                        depth--;
+        }
+        return true;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -195,7 +223,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 *upload_data_size = 0;
                 return MHD_YES;
         }
-        if (r->body.len > 0 && !r->too_large)
+        if (r->body.len > 0 && !r->too_large && json_depth_ok(r->body.data, r->body.len))
                 r->json = json_loadb(r->body.data, r->body.len, 0, NULL);
         return route(r);
 }

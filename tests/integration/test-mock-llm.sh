@@ -269,8 +269,10 @@ t "chat without model: 400" eq "$(status /v1/chat/completions '{"messages":[{"ro
 head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' a >"$tmp/big"
 t "body over 16 MiB: 413" \
         eq "$(curl -sS -o /dev/null -w '%{http_code}' --data-binary @"$tmp/big" "$URL/v1/chat/completions")" 413
-deep=$(printf '%0.s[' $(seq 2000))$(printf '%0.s]' $(seq 2000))
-status /v1/chat/completions "{\"model\":\"m\",\"messages\":$deep}" >/dev/null || true
+deep=$(printf '%0.s{"a":' $(seq 2040))1$(printf '%0.s}' $(seq 2040))
+t "deeply nested body: 400" eq "$(status /v1/chat/completions "{\"model\":\"m\",\"messages\":[$deep]}")" 400
+t "deeply nested body: /_mock/last still answers" \
+        eq "$(curl -sS -o /dev/null -w '%{http_code}' "$URL/_mock/last")" 200
 t "deeply nested body: server survives" eq "$(post /v1/chat/completions "$(chat hi)" | jq -r '.choices[0].message.content')" "echo: hi"
 utf='héllo wörld ✓ 日本'
 post /v1/chat/completions "$(chat "$utf" '{"stream":true}')" -N >"$tmp/u.txt"
