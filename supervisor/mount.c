@@ -236,7 +236,7 @@ static int do_hide(const char *path, char *err, size_t errlen)
                 return 0; /* not visible inside: nothing to hide */
         if (S_ISDIR(st.st_mode)) {
                 if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-                          "mode=0500,size=4k") < 0)
+                          "mode=0555,size=4k") < 0)
                         return fail(NEG_ERRNO(), err, errlen, "hide", path);
         } else if (S_ISLNK(st.st_mode)) {
                 /* A link inside a bind: cannot be covered by a mount; refuse rather than
