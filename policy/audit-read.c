@@ -116,6 +116,16 @@ static int open_current_locked(const char *path, int *ret_fd)
 {
         for (unsigned attempt = 0; attempt < 100; attempt++) {
                 _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0 && errno == ENOENT && attempt < 99) {
+                        /* a writer may be between "FILE -> FILE.1" and creating FILE */
+                        char name[4096];
+                        struct stat rst;
+                        if (audit_rotated_name(path, 1, name, sizeof(name)) == 0 &&
+                            stat(name, &rst) == 0) {
+                                usleep(1000);
+                                continue;
+                        }
+                }
                 if (fd < 0)
                         return NEG_ERRNO();
                 while (flock(fd, LOCK_SH) < 0)

@@ -32,6 +32,7 @@ struct audit_log {
         char *path;
         struct audit_options opts;
         int fd;
+        pid_t pid; /* the process that opened fd: a forked child must not share its flock */
         pthread_mutex_t mutex; /* flock is per open file: serialise this handle's threads */
 
         /* chain state after our last write, valid while the file is unchanged */
@@ -84,6 +85,7 @@ int audit_log_open(const char *path, const struct audit_options *opts, struct au
                 return -ENOMEM;
         }
         pthread_mutex_init(&log->mutex, NULL);
+        log->pid = getpid();
         log->fd = open_file(path);
         if (log->fd < 0) {
                 int r = log->fd;
@@ -113,6 +115,12 @@ struct audit_log *audit_log_close(struct audit_log *log)
  * away from under our fd. Fills st with the locked file's fstat. */
 static int lock_current(struct audit_log *log, struct stat *st)
 {
+        if (log->pid != getpid()) {
+                /* A forked child shares the parent's open file description, and with it the
+                 * flock: take a description of our own (closing ours keeps the parent's lock). */
+                log->fd = safe_close(log->fd);
+                log->pid = getpid();
+        }
         for (unsigned attempt = 0; attempt < 100; attempt++) {
                 if (log->fd < 0) {
                         int fd = open_file(log->path);

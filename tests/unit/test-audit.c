@@ -670,11 +670,37 @@ static void test_concurrency(const char *name, uint64_t rotate_bytes)
                         _exit(0);
                 }
         }
+        /* A reader verifying over and over meanwhile must never see a broken chain: no
+         * half-written record, no file read twice or missed across a rotation. */
+        char done[300];
+        snprintf(done, sizeof(done), "%s.done", path);
+        pid_t reader = fork();
+        CHECK(reader >= 0);
+        if (reader == 0) {
+                unsigned rounds = 0, bad = 0;
+                for (;;) {
+                        bool last = access(done, F_OK) == 0;
+                        struct audit_verifier rv;
+                        int r = audit_verify_path(path, &rv);
+                        if ((r < 0 && r != -ENOENT) || (r == 0 && rv.broken != AUDIT_OK)) {
+                                fprintf(stderr, "reader: r=%d %s\n", r, r == 0 ? rv.reason : "");
+                                bad++;
+                        }
+                        rounds++;
+                        if (last)
+                                break;
+                }
+                _exit(bad ? 1 : 0);
+        }
         for (int w = 0; w < WRITERS; w++) {
                 int status = -1;
                 CHECK(waitpid(pids[w], &status, 0) == pids[w]);
                 CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         }
+        spit(done, "", 0);
+        int rstatus = -1;
+        CHECK(waitpid(reader, &rstatus, 0) == reader);
+        CHECK(WIFEXITED(rstatus) && WEXITSTATUS(rstatus) == 0);
 
         struct audit_verifier v;
         CHECK(audit_verify_path(path, &v) == 0);
@@ -839,6 +865,38 @@ static void test_admin_verify(void)
         CHECK(run_admin(admin, (const char *[]){ "verify", "--bogus", NULL }, &o5, &e5) == 2);
 }
 
+/* A handle opened before fork() and used by parent and children: each process must take a
+ * file description (and so a flock) of its own. */
+static void test_fork_shared_handle(void)
+{
+        char path[256];
+        path_in(path, sizeof(path), "forked.jsonl");
+        struct audit_log *log = NULL;
+        CHECK(audit_log_open(path, NULL, &log) == 0);
+        CHECK(append_event(log, "parent", 0, NULL) == 0);
+        pid_t pids[4];
+        for (int c = 0; c < 4; c++) {
+                pids[c] = fork();
+                if (pids[c] == 0) {
+                        for (int i = 0; i < 300; i++)
+                                if (append_event(log, "child", i, NULL) < 0)
+                                        _exit(1);
+                        _exit(0);
+                }
+        }
+        for (int i = 0; i < 300; i++)
+                CHECK(append_event(log, "parent", i, NULL) == 0);
+        for (int c = 0; c < 4; c++) {
+                int status = -1;
+                CHECK(waitpid(pids[c], &status, 0) == pids[c]);
+                CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+        audit_log_close(log);
+        struct audit_verifier v;
+        CHECK(audit_verify_path(path, &v) == 0);
+        CHECK(v.broken == AUDIT_OK && v.count == 1 + 5 * 300);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
         return remove(path) < 0 ? -1 : 0;
@@ -856,6 +914,7 @@ int main(void)
         test_resume();
         test_concurrency("conc.jsonl", 0);
         test_concurrency("conc-rot.jsonl", 64 * 1024);
+        test_fork_shared_handle();
         test_enospc();
         test_admin_verify();
         CHECK(nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0);
