@@ -11,6 +11,24 @@
 #define PROFILE_LIST_MAX 256          /* entries in any list (models, paths, env, ...) */
 #define PROFILE_NAME_MAX 64           /* [a-z0-9_-], starts with a letter or digit */
 
+/* Validation rules and defaults (profile.c):
+ *   qclaw_profile  required, must be 1.          name  required, [a-z0-9][a-z0-9_-]{0,63}.
+ *   description    optional string <= 1024 bytes, default "".
+ *   models         globs (glob_valid), default [] = no model access.
+ *   limits         requests_per_minute <= 1e6, tokens_per_day <= 1e12,
+ *                  max_concurrent_requests <= 10000: absent or 0 = unlimited;
+ *                  max_request_bytes 1..1 GiB, default 8 MiB.
+ *   sandbox.network  "proxy" (default) | "none".   publish: ports 1..65535, unique, not 32125.
+ *   filesystem     $WORKSPACE / $HOME only as the leading component; absolute after expansion;
+ *                  ".." refused; "//", "/./" and a trailing '/' normalised away; < PATH_MAX.
+ *   seccomp        deny/allow: syscall names libseccomp resolves; none in both lists.
+ *   resources      memory_max: "4G"/"512M"/"64k"/digits or integer, 16M..1P, absent = no limit;
+ *                  pids_max >= 8 (absent = no limit); nofile 16..1048576 (absent = inherit).
+ *   env            pass: [A-Za-z_][A-Za-z0-9_]* with an optional trailing '*';
+ *                  set: name -> string (<= 4096 bytes), at most 256 entries.
+ * Every list holds at most PROFILE_LIST_MAX entries; nesting is at most 32 levels; unknown keys,
+ * duplicate keys and wrong types are refused. */
+
 enum profile_network {
         PROFILE_NETWORK_PROXY, /* only the proxy endpoint 127.0.0.1:32125 is reachable */
         PROFILE_NETWORK_NONE,  /* loopback only, no proxy */
