@@ -379,9 +379,11 @@ int translate_stream_finish(struct translate_stream *s, bool upstream_ended_clea
 
         if (s->done)
                 return 0;
+        /* A clean end may omit the final blank line: dispatch the pending event. After a
+         * transport failure a pending event is a fragment: drop it. */
         s->cb_out = out;
         s->cb_error = 0;
-        r = sse_parser_finish(s->parser, feed_cb, s);
+        r = upstream_ended_cleanly ? sse_parser_finish(s->parser, feed_cb, s) : 0;
         s->cb_out = NULL;
         if (r < 0 && !s->done)
                 r = parse_failed(s, r, out);

@@ -128,8 +128,9 @@ int translate_stream_event(struct translate_stream *s, const struct sse_event *e
  * An SSE limit violation is handled like -EBADMSG above. */
 int translate_stream_feed(struct translate_stream *s, const void *data, size_t len, struct strbuf *out);
 
-/* Upstream finished (upstream_ended_cleanly = transport completed without error). Flushes the
- * internal parser, then: if the stream already ended properly, nothing more; otherwise a
+/* Upstream finished (upstream_ended_cleanly = transport completed without error). On a clean end
+ * the internal parser is flushed (a last event without its blank line is dispatched); after a
+ * transport failure a pending partial event is dropped. Then: if the stream already ended properly, nothing more; otherwise a
  * well-formed error event (502 upstream_error: "upstream stream ended prematurely" or "upstream
  * connection failed") and the terminator. OpenAI->Anthropic: a stream that reported a
  * finish_reason but lacked "[DONE]" is closed normally. Idempotent. Returns 0 (a protocol
