@@ -105,17 +105,18 @@ int main(int argc, char **argv)
         baseline(dir, 50000);
         run(dir, "fsync-none", (struct audit_options){}, 1, 50000, false);
         run(dir, "fsync-none-rotate-1MiB",
-            (struct audit_options){ .rotate_bytes = 1 << 20, .keep_files = 3 }, 1, 50000, false);
+            (struct audit_options){.rotate_bytes = 1 << 20, .keep_files = 3}, 1, 50000, false);
         run(dir, "fsync-none-4-procs", (struct audit_options){}, 4, 40000, false);
-        run(dir, "fsync-always", (struct audit_options){ .fsync = AUDIT_SYNC_ALWAYS }, 1, 1000, false);
-        run(dir, "fsync-always-4-procs", (struct audit_options){ .fsync = AUDIT_SYNC_ALWAYS }, 4,
+        run(dir, "fsync-always", (struct audit_options){.fsync = AUDIT_SYNC_ALWAYS}, 1, 1000,
+            false);
+        run(dir, "fsync-always-4-procs", (struct audit_options){.fsync = AUDIT_SYNC_ALWAYS}, 4,
             1000, false);
-        run(dir, "fsync-caller-no-sync", (struct audit_options){ .fsync = AUDIT_SYNC_CALLER }, 1,
+        run(dir, "fsync-caller-no-sync", (struct audit_options){.fsync = AUDIT_SYNC_CALLER}, 1,
             50000, false);
 
         /* remove the files we made */
-        const char *names[] = { "fsync-none", "fsync-none-rotate-1MiB", "fsync-none-4-procs",
-                                "fsync-always", "fsync-always-4-procs", "fsync-caller-no-sync" };
+        const char *names[] = {"fsync-none",   "fsync-none-rotate-1MiB", "fsync-none-4-procs",
+                               "fsync-always", "fsync-always-4-procs",   "fsync-caller-no-sync"};
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 for (int k = 0; k <= 3; k++) {
                         char p[600];

@@ -194,7 +194,7 @@ int audit_stream_fd(int fd, uint64_t size, audit_raw_line_cb cb, void *userdata)
         _cleanup_free_ char *lb = malloc(AUDIT_LINE_MAX + 1);
         if (!chunk || !lb)
                 return -ENOMEM;
-        size_t lb_len = 0;   /* bytes held in lb (at most AUDIT_LINE_MAX + 1) */
+        size_t lb_len = 0;    /* bytes held in lb (at most AUDIT_LINE_MAX + 1) */
         bool pending = false; /* a line is being assembled in lb */
         uint64_t off = 0;
         int r;
@@ -301,7 +301,7 @@ int audit_read_from(const char *path, uint64_t from_seq, audit_line_cb cb, void 
         if (r < 0)
                 return r;
 
-        struct read_ctx c = { .from_seq = from_seq, .cb = cb, .userdata = userdata };
+        struct read_ctx c = {.from_seq = from_seq, .cb = cb, .userdata = userdata};
         for (unsigned i = 0; i < s.n; i++) {
                 /* Skip a whole rotated file whose last record is before the range. */
                 if (from_seq > 1 && i + 1 < s.n) {

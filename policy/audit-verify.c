@@ -12,7 +12,7 @@
 #include "policy/sha256.h"
 
 static const char zero_hash[AUDIT_HASH_HEX + 1] =
-        "0000000000000000000000000000000000000000000000000000000000000000";
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 static bool is_hex64(const char *s)
 {
@@ -29,9 +29,9 @@ static bool tail_shape_ok(const char *line, size_t len)
                 return false;
         const char *h = line + len - AUDIT_HASH_SUFFIX_LEN;
         const char *p = h - AUDIT_PREV_PART_LEN;
-        return memcmp(p, ",\"prev\":\"", 9) == 0 && is_hex64(p + 9) && p[9 + AUDIT_HASH_HEX] == '"' &&
-               memcmp(h, ",\"hash\":\"", 9) == 0 && is_hex64(h + 9) &&
-               h[9 + AUDIT_HASH_HEX] == '"' && h[10 + AUDIT_HASH_HEX] == '}';
+        return memcmp(p, ",\"prev\":\"", 9) == 0 && is_hex64(p + 9) &&
+               p[9 + AUDIT_HASH_HEX] == '"' && memcmp(h, ",\"hash\":\"", 9) == 0 &&
+               is_hex64(h + 9) && h[9 + AUDIT_HASH_HEX] == '"' && h[10 + AUDIT_HASH_HEX] == '}';
 }
 
 int audit_record_parse(const char *line, size_t len, struct audit_record *ret)
@@ -89,14 +89,15 @@ int audit_record_parse(const char *line, size_t len, struct audit_record *ret)
         char computed[AUDIT_HASH_HEX + 1];
         if (sha256_begin(&c) < 0)
                 goto bad;
-        if (sha256_update(c, line, len - AUDIT_HASH_SUFFIX_LEN) < 0 || sha256_update(c, "}", 1) < 0) {
+        if (sha256_update(c, line, len - AUDIT_HASH_SUFFIX_LEN) < 0 ||
+            sha256_update(c, "}", 1) < 0) {
                 sha256_end(c, computed);
                 goto bad;
         }
         if (sha256_end(c, computed) < 0)
                 goto bad;
 
-        *ret = (struct audit_record){ .seq = (uint64_t)json_integer_value(seq), .json = j };
+        *ret = (struct audit_record){.seq = (uint64_t)json_integer_value(seq), .json = j};
         memcpy(ret->prev, ptext, AUDIT_HASH_HEX);
         ret->prev[AUDIT_HASH_HEX] = '\0';
         memcpy(ret->hash, htext, AUDIT_HASH_HEX);
@@ -190,8 +191,9 @@ enum audit_break audit_verifier_feed(struct audit_verifier *v, const char *line,
                          " is not a well-formed record (truncated or garbage)",
                          v->last_seq);
                 if (!v->started || v->last_seq == 0)
-                        snprintf(v->reason, sizeof(v->reason),
-                                 "the first line is not a well-formed record (truncated or garbage)");
+                        snprintf(
+                            v->reason, sizeof(v->reason),
+                            "the first line is not a well-formed record (truncated or garbage)");
                 return fail(v, AUDIT_BREAK_PARSE, expect);
         }
         uint64_t seq = rec.seq;
@@ -229,8 +231,8 @@ enum audit_break audit_verifier_feed(struct audit_verifier *v, const char *line,
                                  expect, v->last_seq, seq);
                 else
                         snprintf(v->reason, sizeof(v->reason),
-                                 "records %" PRIu64 "..%" PRIu64 " are missing (seq jumps from %" PRIu64
-                                 " to %" PRIu64 ")",
+                                 "records %" PRIu64 "..%" PRIu64
+                                 " are missing (seq jumps from %" PRIu64 " to %" PRIu64 ")",
                                  expect, seq - 1, v->last_seq, seq);
                 v->gap_to = seq;
                 return fail(v, AUDIT_BREAK_SEQ_GAP, expect);
@@ -240,7 +242,8 @@ enum audit_break audit_verifier_feed(struct audit_verifier *v, const char *line,
                                  "record %" PRIu64 " appears twice (duplicated)", seq);
                 else
                         snprintf(v->reason, sizeof(v->reason),
-                                 "record %" PRIu64 " is out of order or duplicated (seq goes back from %" PRIu64
+                                 "record %" PRIu64
+                                 " is out of order or duplicated (seq goes back from %" PRIu64
                                  " to %" PRIu64 ")",
                                  seq, v->last_seq, seq);
                 return fail(v, AUDIT_BREAK_SEQ_ORDER, seq);

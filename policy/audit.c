@@ -26,7 +26,7 @@
 #include "policy/sha256.h"
 
 static const char zero_hash[AUDIT_HASH_HEX + 1] =
-        "0000000000000000000000000000000000000000000000000000000000000000";
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 struct audit_log {
         char *path;
@@ -252,26 +252,25 @@ static int dump_fields(struct audit_log *log, const json_t *fields)
                 return -EINVAL;
         const char *key;
         json_t *value;
-        json_object_foreach((json_t *)fields, key, value)
-                if (reserved_key(key))
-                        return -EINVAL;
+        json_object_foreach((json_t *)fields, key, value) if (reserved_key(key)) return -EINVAL;
 
         _cleanup_json_ json_t *ordered = NULL;
         const json_t *src = fields;
         void *it = json_object_iter((json_t *)fields);
         if (strcmp(json_object_iter_key(it), "event") != 0) {
                 ordered = json_object();
-                if (!ordered || json_object_set(ordered, "event",
-                                                json_object_get(fields, "event")) < 0)
+                if (!ordered ||
+                    json_object_set(ordered, "event", json_object_get(fields, "event")) < 0)
                         return -ENOMEM;
-                json_object_foreach((json_t *)fields, key, value)
-                        if (strcmp(key, "event") != 0 && json_object_set(ordered, key, value) < 0)
-                                return -ENOMEM;
+                json_object_foreach((json_t *)fields, key,
+                                    value) if (strcmp(key, "event") != 0 &&
+                                               json_object_set(ordered, key, value) <
+                                                   0) return -ENOMEM;
                 src = ordered;
         }
 
-        size_t n = json_dumpb(src, log->body, AUDIT_LINE_MAX + 1,
-                              JSON_COMPACT | JSON_PRESERVE_ORDER);
+        size_t n =
+            json_dumpb(src, log->body, AUDIT_LINE_MAX + 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (n == 0)
                 return -EINVAL;
         if (n > AUDIT_LINE_MAX)
@@ -389,8 +388,8 @@ int audit_log_append(struct audit_log *log, const json_t *fields, bool sync, uin
                 goto unlock;
         size_t len = (size_t)r;
 
-        bool do_sync = log->opts.fsync == AUDIT_SYNC_ALWAYS ||
-                       (log->opts.fsync == AUDIT_SYNC_CALLER && sync);
+        bool do_sync =
+            log->opts.fsync == AUDIT_SYNC_ALWAYS || (log->opts.fsync == AUDIT_SYNC_CALLER && sync);
         r = write_record(log, len, (uint64_t)st.st_size, do_sync);
         if (r < 0)
                 goto unlock;

@@ -13,11 +13,12 @@
 
 static void usage(FILE *f)
 {
-        fprintf(f, "usage: qclaw-admin verify [FILE]\n"
-                   "  Verify the hash chain of an audit log and its rotated files (FILE.N .. FILE.1,\n"
-                   "  FILE). Default FILE: " DEFAULT_AUDIT_LOG "\n"
-                   "  Exit status: 0 unbroken, 1 broken (the first broken seq and why), 2 usage or\n"
-                   "  unreadable file.\n");
+        fprintf(f,
+                "usage: qclaw-admin verify [FILE]\n"
+                "  Verify the hash chain of an audit log and its rotated files (FILE.N .. FILE.1,\n"
+                "  FILE). Default FILE: " DEFAULT_AUDIT_LOG "\n"
+                "  Exit status: 0 unbroken, 1 broken (the first broken seq and why), 2 usage or\n"
+                "  unreadable file.\n");
 }
 
 int admin_verify(int argc, char **argv)

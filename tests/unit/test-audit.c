@@ -31,8 +31,8 @@ static void path_in(char *buf, size_t len, const char *name)
 
 static int append_event(struct audit_log *log, const char *event, int i, uint64_t *seq)
 {
-        _cleanup_json_ json_t *f = json_pack("{s:s, s:i, s:s}", "event", event, "i", i, "note",
-                                             "x \"quoted\" \\ ü");
+        _cleanup_json_ json_t *f =
+            json_pack("{s:s, s:i, s:s}", "event", event, "i", i, "note", "x \"quoted\" \\ ü");
         return audit_log_append(log, f, false, seq);
 }
 
@@ -111,13 +111,13 @@ static void test_format(void)
         CHECK(audit_log_append(log, f1, false, &seq) == 0);
         CHECK(seq == 1);
         /* "event" not first: the writer puts it third anyway; the rest keep their order */
-        _cleanup_json_ json_t *f2 = json_pack("{s:i, s:s, s:[i,i]}", "b", 2, "event", "deny",
-                                              "a", 1, 2);
+        _cleanup_json_ json_t *f2 =
+            json_pack("{s:i, s:s, s:[i,i]}", "b", 2, "event", "deny", "a", 1, 2);
         CHECK(audit_log_append(log, f2, true, &seq) == 0);
         CHECK(seq == 2);
 
         /* refused: reserved keys, no event, not an object, too large */
-        static const char *const reserved[] = { "seq", "ts", "prev", "hash" };
+        static const char *const reserved[] = {"seq", "ts", "prev", "hash"};
         for (size_t i = 0; i < ELEMENTSOF(reserved); i++) {
                 _cleanup_json_ json_t *bad = json_pack("{s:s, s:i}", "event", "x", reserved[i], 1);
                 CHECK(audit_log_append(log, bad, false, &seq) == -EINVAL);
@@ -150,10 +150,11 @@ static void test_format(void)
         CHECK(strlen(l1) > 40 && l1[15 + 4] == '-' && l1[15 + 10] == 'T' && l1[15 + 23] == 'Z' &&
               l1[15 + 24] == '"');
         char want[512];
-        snprintf(want, sizeof(want),
-                 "\",\"event\":\"egress\",\"zeta\":1,\"alpha\":\"a\",\"stream\":true,\"prev\":\"%s\","
-                 "\"hash\":\"",
-                 zeros);
+        snprintf(
+            want, sizeof(want),
+            "\",\"event\":\"egress\",\"zeta\":1,\"alpha\":\"a\",\"stream\":true,\"prev\":\"%s\","
+            "\"hash\":\"",
+            zeros);
         CHECK(strstr(l1, want) == l1 + 15 + 24);
         char h1[65];
         expected_hash(l1, h1);
@@ -163,7 +164,8 @@ static void test_format(void)
         /* line 2: event moved first, prev = hash of line 1 */
         const char *l2 = ls.l[1];
         CHECK(strncmp(l2, "{\"seq\":2,\"ts\":\"", 15) == 0);
-        snprintf(want, sizeof(want), "\",\"event\":\"deny\",\"b\":2,\"a\":[1,2],\"prev\":\"%s\"", h1);
+        snprintf(want, sizeof(want), "\",\"event\":\"deny\",\"b\":2,\"a\":[1,2],\"prev\":\"%s\"",
+                 h1);
         CHECK(strstr(l2, want) == l2 + 15 + 24);
         char h2[65];
         expected_hash(l2, h2);
@@ -245,21 +247,21 @@ static void test_tamper(void)
                 enum audit_break want;
                 uint64_t seq;
         } cases[] = {
-                { "untouched", T_NONE, AUDIT_OK, 0 },
-                { "edit value of 7", T_EDIT, AUDIT_BREAK_HASH, 7 },
-                { "delete 7", T_DELETE, AUDIT_BREAK_SEQ_GAP, 7 },
-                { "delete 7..9", T_DELETE_RANGE, AUDIT_BREAK_SEQ_GAP, 7 },
-                { "swap 7 and 8", T_SWAP, AUDIT_BREAK_SEQ_ORDER, 7 },
-                { "swap 7 and 11", T_SWAP_FAR, AUDIT_BREAK_SEQ_ORDER, 7 },
-                { "duplicate 7 in place", T_DUP_ADJ, AUDIT_BREAK_SEQ_ORDER, 7 },
-                { "duplicate 3 after 7", T_DUP_LATER, AUDIT_BREAK_SEQ_ORDER, 3 },
-                { "truncate last (12) mid-way", T_TRUNCATE_LAST, AUDIT_BREAK_PARSE, 12 },
-                { "edit 7 and forge its hash", T_FORGE, AUDIT_BREAK_PREV, 8 },
-                { "garbage line after 7", T_GARBAGE, AUDIT_BREAK_PARSE, 8 },
-                { "empty line after 7", T_EMPTY_LINE, AUDIT_BREAK_PARSE, 8 },
-                { "edit seq of 7", T_EDIT_SEQ, AUDIT_BREAK_HASH, 7 },
-                /* no rotated files: the log must start at 1 */
-                { "delete record 1", T_DELETE_FIRST, AUDIT_BREAK_SEQ_GAP, 1 },
+            {"untouched", T_NONE, AUDIT_OK, 0},
+            {"edit value of 7", T_EDIT, AUDIT_BREAK_HASH, 7},
+            {"delete 7", T_DELETE, AUDIT_BREAK_SEQ_GAP, 7},
+            {"delete 7..9", T_DELETE_RANGE, AUDIT_BREAK_SEQ_GAP, 7},
+            {"swap 7 and 8", T_SWAP, AUDIT_BREAK_SEQ_ORDER, 7},
+            {"swap 7 and 11", T_SWAP_FAR, AUDIT_BREAK_SEQ_ORDER, 7},
+            {"duplicate 7 in place", T_DUP_ADJ, AUDIT_BREAK_SEQ_ORDER, 7},
+            {"duplicate 3 after 7", T_DUP_LATER, AUDIT_BREAK_SEQ_ORDER, 3},
+            {"truncate last (12) mid-way", T_TRUNCATE_LAST, AUDIT_BREAK_PARSE, 12},
+            {"edit 7 and forge its hash", T_FORGE, AUDIT_BREAK_PREV, 8},
+            {"garbage line after 7", T_GARBAGE, AUDIT_BREAK_PARSE, 8},
+            {"empty line after 7", T_EMPTY_LINE, AUDIT_BREAK_PARSE, 8},
+            {"edit seq of 7", T_EDIT_SEQ, AUDIT_BREAK_HASH, 7},
+            /* no rotated files: the log must start at 1 */
+            {"delete record 1", T_DELETE_FIRST, AUDIT_BREAK_SEQ_GAP, 1},
         };
 
         for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
@@ -376,7 +378,7 @@ static void test_rotation(void)
 {
         char path[256];
         path_in(path, sizeof(path), "rot.jsonl");
-        struct audit_options o = { .rotate_bytes = 4096, .keep_files = 0 };
+        struct audit_options o = {.rotate_bytes = 4096, .keep_files = 0};
         struct audit_log *log = NULL;
         CHECK(audit_log_open(path, &o, &log) == 0);
         for (int i = 1; i <= 200; i++) {
@@ -398,7 +400,7 @@ static void test_rotation(void)
         _cleanup_free_ char *oldest = slurp(name, NULL);
         CHECK(oldest && strncmp(oldest, "{\"seq\":1,", 9) == 0);
 
-        static const uint64_t froms[] = { 150, 1, 0, 200, 201, 2 };
+        static const uint64_t froms[] = {150, 1, 0, 200, 201, 2};
         for (size_t i = 0; i < ELEMENTSOF(froms); i++) {
                 struct collected *c = calloc(1, sizeof(*c));
                 CHECK(audit_read_from(path, froms[i], collect, c) == 0);
@@ -460,7 +462,7 @@ static void test_two_handles(void)
                 CHECK(seq == (uint64_t)i);
         }
         /* the same with rotation, where each handle must follow the other's renames */
-        struct audit_options o = { .rotate_bytes = 2048 };
+        struct audit_options o = {.rotate_bytes = 2048};
         struct audit_log *c = NULL, *d = NULL;
         char rpath[256];
         path_in(rpath, sizeof(rpath), "two-rot.jsonl");
@@ -558,26 +560,55 @@ struct parse_case {
 static void test_parse_table(void)
 {
         static const struct parse_case cases[] = {
-                { "minimal", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", true },
-                { "fields", "{\"seq\":9,\"ts\":\"t\",\"event\":\"e\",\"a\":[1,{\"b\":null}],\"prev\":\"%P\",\"hash\":\"%H\"}", true },
-                { "seq 0", "{\"seq\":0,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "seq negative", "{\"seq\":-1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "seq real", "{\"seq\":1.0,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "seq string", "{\"seq\":\"1\",\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "seq huge", "{\"seq\":99999999999999999999,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "seq not first", "{\"ts\":\"t\",\"seq\":1,\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "no event", "{\"seq\":1,\"ts\":\"t\",\"x\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "event not string", "{\"seq\":1,\"ts\":\"t\",\"event\":1,\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "ts not string", "{\"seq\":1,\"ts\":1,\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "duplicate key", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"event\":\"f\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "space before hash", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\", \"hash\":\"%H\"}", false },
-                { "trailing space", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"} ", false },
-                { "raw newline", "{\"seq\":1,\"ts\":\"t\",\n\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "uppercase prev", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%U\",\"hash\":\"%H\"}", false },
-                { "escaped prev", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"\\u0030%Q\",\"hash\":\"%H\"}", false },
-                { "prev in a string", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"x\":\",\\\"prev\\\":\\\"%P\",\"hash\":\"%H\"}", false },
-                { "array", "[\"seq\",1,\"prev\":\"%P\",\"hash\":\"%H\"}", false },
-                { "NUL escape", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\\u0000\",\"prev\":\"%P\",\"hash\":\"%H\"}", false },
+            {"minimal", "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}",
+             true},
+            {"fields",
+             "{\"seq\":9,\"ts\":\"t\",\"event\":\"e\",\"a\":[1,{\"b\":null}],\"prev\":\"%P\","
+             "\"hash\":\"%H\"}",
+             true},
+            {"seq 0", "{\"seq\":0,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}",
+             false},
+            {"seq negative",
+             "{\"seq\":-1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false},
+            {"seq real",
+             "{\"seq\":1.0,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false},
+            {"seq string",
+             "{\"seq\":\"1\",\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false},
+            {"seq huge",
+             "{\"seq\":99999999999999999999,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":"
+             "\"%H\"}",
+             false},
+            {"seq not first",
+             "{\"ts\":\"t\",\"seq\":1,\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false},
+            {"no event", "{\"seq\":1,\"ts\":\"t\",\"x\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}",
+             false},
+            {"event not string",
+             "{\"seq\":1,\"ts\":\"t\",\"event\":1,\"prev\":\"%P\",\"hash\":\"%H\"}", false},
+            {"ts not string",
+             "{\"seq\":1,\"ts\":1,\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false},
+            {"duplicate key",
+             "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"event\":\"f\",\"prev\":\"%P\",\"hash\":\"%"
+             "H\"}",
+             false},
+            {"space before hash",
+             "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\", \"hash\":\"%H\"}", false},
+            {"trailing space",
+             "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"} ", false},
+            {"raw newline",
+             "{\"seq\":1,\"ts\":\"t\",\n\"event\":\"e\",\"prev\":\"%P\",\"hash\":\"%H\"}", false},
+            {"uppercase prev",
+             "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"%U\",\"hash\":\"%H\"}", false},
+            {"escaped prev",
+             "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"prev\":\"\\u0030%Q\",\"hash\":\"%H\"}",
+             false},
+            {"prev in a string",
+             "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\",\"x\":\",\\\"prev\\\":\\\"%P\",\"hash\":\"%"
+             "H\"}",
+             false},
+            {"array", "[\"seq\",1,\"prev\":\"%P\",\"hash\":\"%H\"}", false},
+            {"NUL escape",
+             "{\"seq\":1,\"ts\":\"t\",\"event\":\"e\\u0000\",\"prev\":\"%P\",\"hash\":\"%H\"}",
+             false},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char line[1024];
@@ -651,7 +682,7 @@ static void test_concurrency(const char *name, uint64_t rotate_bytes)
 {
         char path[256];
         path_in(path, sizeof(path), name);
-        struct audit_options o = { .rotate_bytes = rotate_bytes };
+        struct audit_options o = {.rotate_bytes = rotate_bytes};
         pid_t pids[WRITERS];
         for (int w = 0; w < WRITERS; w++) {
                 pids[w] = fork();
@@ -662,7 +693,7 @@ static void test_concurrency(const char *name, uint64_t rotate_bytes)
                                 _exit(1);
                         for (int i = 0; i < PER_WRITER; i++) {
                                 _cleanup_json_ json_t *f =
-                                        json_pack("{s:s, s:i, s:i}", "event", "conc", "w", w, "i", i);
+                                    json_pack("{s:s, s:i, s:i}", "event", "conc", "w", w, "i", i);
                                 if (audit_log_append(log, f, false, NULL) < 0)
                                         _exit(2);
                         }
@@ -811,7 +842,7 @@ static int run_admin(const char *admin, const char *const *args, char **out, cha
                 int e = open(epath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
                 if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
                         _exit(127);
-                char *argv[8] = { (char *)admin };
+                char *argv[8] = {(char *)admin};
                 for (int i = 0; args[i] && i < 6; i++)
                         argv[i + 1] = (char *)args[i];
                 execv(admin, argv);
@@ -842,7 +873,7 @@ static void test_admin_verify(void)
         CHECK(audit_verify_path(path, &v) == 0 && v.broken == AUDIT_OK);
 
         _cleanup_free_ char *o1 = NULL, *e1 = NULL;
-        CHECK(run_admin(admin, (const char *[]){ "verify", path, NULL }, &o1, &e1) == 0);
+        CHECK(run_admin(admin, (const char *[]){"verify", path, NULL}, &o1, &e1) == 0);
         snprintf(want, sizeof(want), "%s: ok, 12 records, seq 1..12, last hash %s\n", path,
                  v.last_hash);
         CHECK_STREQ(o1, want);
@@ -853,16 +884,16 @@ static void test_admin_verify(void)
         ls.l[6] = edited;
         lines_write(&ls, path, true);
         _cleanup_free_ char *o2 = NULL, *e2 = NULL;
-        CHECK(run_admin(admin, (const char *[]){ "verify", path, NULL }, &o2, &e2) == 1);
-        snprintf(want, sizeof(want), "%s: chain broken at seq 7: record 7 was modified (hash mismatch)\n",
-                 path);
+        CHECK(run_admin(admin, (const char *[]){"verify", path, NULL}, &o2, &e2) == 1);
+        snprintf(want, sizeof(want),
+                 "%s: chain broken at seq 7: record 7 was modified (hash mismatch)\n", path);
         CHECK_STREQ(e2, want);
         CHECK_STREQ(o2, "");
 
         _cleanup_free_ char *o3 = NULL, *e3 = NULL, *o4 = NULL, *e4 = NULL, *o5 = NULL, *e5 = NULL;
-        CHECK(run_admin(admin, (const char *[]){ "verify", missing, NULL }, &o3, &e3) == 2);
-        CHECK(run_admin(admin, (const char *[]){ "verify", path, path, NULL }, &o4, &e4) == 2);
-        CHECK(run_admin(admin, (const char *[]){ "verify", "--bogus", NULL }, &o5, &e5) == 2);
+        CHECK(run_admin(admin, (const char *[]){"verify", missing, NULL}, &o3, &e3) == 2);
+        CHECK(run_admin(admin, (const char *[]){"verify", path, path, NULL}, &o4, &e4) == 2);
+        CHECK(run_admin(admin, (const char *[]){"verify", "--bogus", NULL}, &o5, &e5) == 2);
 }
 
 /* A handle opened before fork() and used by parent and children: each process must take a
