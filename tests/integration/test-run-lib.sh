@@ -44,6 +44,13 @@ run_q() {
                 --audit-log "$T/audit.jsonl" --proxy-socket "${PROXY_SOCK:-$T/no-proxy.sock}" \
                 -- "$@"
 }
+# exec_q PROFILE CMD...: as run_q, replacing the calling (sub)shell: for "exec_q ... &; kill $!".
+exec_q() {
+        local prof=$1; shift
+        exec "$Q" --profile "$prof" --user "$AGENT_USER" --workspace "$WS" \
+                --audit-log "$T/audit.jsonl" --proxy-socket "${PROXY_SOCK:-$T/no-proxy.sock}" \
+                -- "$@"
+}
 # status_of CMD...: prints the exit status.
 status_of() { local rc=0; "$@" >/dev/null 2>&1 || rc=$?; echo "$rc"; }
 # write_profile NAME JSON-SANDBOX-BODY: a profile file in $T.
@@ -76,5 +83,7 @@ JSON
         for _ in $(seq 100); do [ -S "$T/run/control.sock" ] && break; sleep 0.05; done
         [ -S "$T/run/control.sock" ] || { cat "$T/proxy.err"; echo "qclaw-proxy did not start"; exit 1; }
         chmod 755 "$T/run"
+        # The filesystem lets anyone connect; the proxy itself checks SO_PEERCRED (control_users).
+        chmod 666 "$T/run/control.sock"
         PROXY_SOCK="$T/run/control.sock"
 }
