@@ -277,10 +277,9 @@ int audit_verify_path(const char *path, struct audit_verifier *v)
         int r = audit_snapshot_open(path, &s);
         if (r < 0)
                 return r;
-        /* Without rotated files the log was never rotated (keep_files keeps at least FILE.1),
-         * so it must start at record 1: a deleted first line is a gap, not a pruned start. */
-        if (s.n == 1)
-                audit_verifier_resume(v, 0, zero_hash);
+        /* The chain may start after 1 even without rotated files (a dom0 mirror that began
+         * pulling after the VM pruned): callers show the range (seq A..B) so a missing start is
+         * visible. A record 1 must still have prev = zeros (checked in the feed). */
         for (unsigned i = 0; i < s.n; i++) {
                 r = audit_stream_fd(s.fds[i], s.sizes[i], verify_line, v);
                 if (r < 0)
