@@ -56,6 +56,7 @@ struct translate_stream {
         int open_index;          /* its Anthropic index */
         int next_block;
         int *block_of_tool;      /* OpenAI tool index -> Anthropic block index + 1 */
+        char **id_of_tool;       /* OpenAI tool index -> tool call id (same size) */
         size_t n_block_of_tool;
         bool upstream_finished;  /* a finish_reason was seen */
         const char *upstream_finish; /* OpenAI finish_reason seen (static string) */

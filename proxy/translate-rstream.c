@@ -73,11 +73,16 @@ static int tool_block(const struct translate_stream *s, int tidx)
         return s->block_of_tool[tidx] - 1;
 }
 
-static int set_tool_block(struct translate_stream *s, int tidx, int block)
+static int set_tool_block(struct translate_stream *s, int tidx, int block, const char *id)
 {
         if ((size_t)tidx >= s->n_block_of_tool) {
                 size_t n = MIN(MAX((size_t)tidx + 1, s->n_block_of_tool * 2),
                                (size_t)TRANSLATE_MAX_TOOLS);
+                char **ids = realloc(s->id_of_tool, n * sizeof(char *));
+                if (!ids)
+                        return -ENOMEM;
+                s->id_of_tool = ids;
+                memset(ids + s->n_block_of_tool, 0, (n - s->n_block_of_tool) * sizeof(char *));
                 int *p = realloc(s->block_of_tool, n * sizeof(int));
                 if (!p)
                         return -ENOMEM;
@@ -85,6 +90,11 @@ static int set_tool_block(struct translate_stream *s, int tidx, int block)
                 s->block_of_tool = p;
                 s->n_block_of_tool = n;
         }
+        char *dup = strdup(id);
+        if (!dup)
+                return -ENOMEM;
+        free(s->id_of_tool[tidx]);
+        s->id_of_tool[tidx] = dup;
         s->block_of_tool[tidx] = block + 1;
         return 0;
 }
@@ -108,9 +118,13 @@ static int on_tool_call(struct translate_stream *s, const json_t *tc, size_t pos
         else if (json_is_object(args)) /* Ollama-style whole object */
                 piece = argbuf = json_dump_compact(args);
 
+        /* A new tool call begins when the index is new, when the id differs from the one this
+         * index had (servers that number every call 0), or when a name comes without an id (a
+         * continuation never repeats the name). */
         int block = tool_block(s, tidx);
-        if (block < 0 || (id && *id && name && *name && block != s->open_index)) {
-                /* A new tool call begins. */
+        bool has_id = id && *id;
+        if (block < 0 || (has_id && strcmp(id, s->id_of_tool[tidx]) != 0) ||
+            (!has_id && name && *name)) {
                 if (!name || !*name)
                         return translate_stream_protocol_error(s, out,
                                                                "upstream sent a tool call without a name");
@@ -118,11 +132,11 @@ static int on_tool_call(struct translate_stream *s, const json_t *tc, size_t pos
                 snprintf(gen, sizeof(gen), "toolu_%d", s->next_block);
                 r = open_block(s, RBLOCK_TOOL,
                                json_pack("{s:s, s:s, s:s, s:{}}", "type", "tool_use", "id",
-                                         id && *id ? id : gen, "name", name, "input"),
+                                         has_id ? id : gen, "name", name, "input"),
                                out);
                 if (r < 0)
                         return r;
-                if ((r = set_tool_block(s, tidx, s->open_index)) < 0)
+                if ((r = set_tool_block(s, tidx, s->open_index, has_id ? id : gen)) < 0)
                         return r;
                 block = s->open_index;
         }

@@ -729,6 +729,16 @@ static void test_stream_o2a(void)
         CHECK(translate_stream_failed(s));
         translate_stream_free(s);
 
+        /* Servers that number every call 0 (distinct ids), arguments as objects: two blocks. */
+        const char *zero =
+                "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":{\"a\":1}}}]}}]}\n\n"
+                "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c2\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n"
+                "data: [DONE]\n\n";
+        _cleanup_free_ char *gz = run_o2a(zero, strlen(zero), 0, true, NULL);
+        CHECK(strstr(gz, "\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"c1\",\"name\":\"f\"") != NULL);
+        CHECK(strstr(gz, "\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"c2\",\"name\":\"g\"") != NULL);
+        CHECK(strstr(gz, "\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":1}\"}") != NULL);
+
         /* OpenAI error chunk -> event: error. */
         const char *errs = "data: {\"error\":{\"message\":\"model overloaded\",\"type\":\"server_error\",\"code\":null}}\n\n";
         _cleanup_free_ char *g3 = run_o2a(errs, strlen(errs), 0, true, NULL);
