@@ -717,11 +717,15 @@ static void cat_kernel(void)
         r = syscall(SYS_setns, -1, 0);
         syscall_attempt("kernel/setns", r, errno);
         errno = 0;
-        r = syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, NULL);
+        /* a target that does not exist: a kernel that gets this far says ENOENT, and nothing
+         * is mounted over what later attempts look at */
+        r = syscall(SYS_mount, "none", "/nonexistent-qclaw-escape-probe", "tmpfs", 0, NULL);
         syscall_attempt("kernel/mount", r, errno);
         errno = 0;
         r = syscall(SYS_open_tree, -1, "/", 0);
         syscall_attempt("kernel/open_tree", r, errno);
+        if (r >= 0)
+                close((int)r);
         errno = 0;
         r = syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, NULL, 0);
         syscall_attempt("kernel/bpf", r, errno);
