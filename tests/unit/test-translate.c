@@ -535,6 +535,7 @@ static void test_stream_a2o(void)
         /* Usage and finish reason exposed for the audit record. */
         struct translate_stream *s = NULL;
         _cleanup_free_ char *b = run_a2o(anthropic_stream, len, 0, false, true, &s);
+        CHECK(b && strstr(b, "data: [DONE]") != NULL);
         struct llm_usage u;
         translate_stream_usage(s, &u);
         CHECK(u.input_tokens == 32 && u.output_tokens == 31 && u.cached_tokens == 7);
