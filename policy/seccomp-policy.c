@@ -214,7 +214,8 @@ static int rules_complement(scmp_filter_ctx ctx, uint32_t action, int nr, unsign
         struct scmp_arg_cmp cmps[6];
         if (n_pre > 5)
                 return -EINVAL;
-        memcpy(cmps, pre, n_pre * sizeof(*pre));
+        if (n_pre > 0)
+                memcpy(cmps, pre, n_pre * sizeof(*pre));
 
         if (n_excl == 0) {
                 cmps[n_pre] = (struct scmp_arg_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ,
