@@ -96,8 +96,14 @@ static json_t *base64_block(const char *mt, const char *b64)
                          "media_type", mt, "data", b64);
 }
 
+enum parts {
+        PARTS_TEXT,      /* system / developer: text only */
+        PARTS_ASSISTANT, /* text and refusal */
+        PARTS_USER,      /* text, image_url, file (user and tool messages) */
+};
+
 /* One OpenAI content part of a user/system/assistant/tool message -> Anthropic block. */
-static int convert_part(const json_t *part, const char *param, bool text_only, json_t **ret,
+static int convert_part(const json_t *part, const char *param, enum parts mode, json_t **ret,
                         struct api_error *err)
 {
         if (!json_is_object(part))
@@ -106,7 +112,7 @@ static int convert_part(const json_t *part, const char *param, bool text_only, j
         if (!type)
                 return translate_bad(err, param, "%s.type: missing", param);
 
-        if (strcmp(type, "text") == 0 || (!text_only && strcmp(type, "refusal") == 0)) {
+        if (strcmp(type, "text") == 0 || (mode == PARTS_ASSISTANT && strcmp(type, "refusal") == 0)) {
                 const char *key = strcmp(type, "text") == 0 ? "text" : "refusal";
                 const char *t = json_get_str(part, key, NULL);
                 if (!t)
@@ -118,7 +124,7 @@ static int convert_part(const json_t *part, const char *param, bool text_only, j
                 *ret = text_block(t, part);
                 return *ret ? 0 : -ENOMEM;
         }
-        if (text_only)
+        if (mode != PARTS_USER)
                 return translate_bad(err, param, "%s: only text parts are allowed here (got '%s')",
                                      param, type);
 
@@ -157,8 +163,8 @@ static int convert_part(const json_t *part, const char *param, bool text_only, j
 }
 
 /* OpenAI message content (string, array of parts, null) -> appended blocks. */
-static int convert_content(const json_t *content, const char *param, bool text_only, json_t *blocks,
-                           struct api_error *err)
+static int convert_content(const json_t *content, const char *param, enum parts mode,
+                           json_t *blocks, struct api_error *err)
 {
         char p[128];
         int r;
@@ -177,7 +183,7 @@ static int convert_content(const json_t *content, const char *param, bool text_o
         json_array_foreach(content, i, part) {
                 snprintf(p, sizeof(p), "%s[%zu]", param, i);
                 json_t *b = NULL;
-                r = convert_part(part, p, text_only, &b, err);
+                r = convert_part(part, p, mode, &b, err);
                 if (r < 0)
                         return r;
                 if (b && (r = translate_append(blocks, b)) < 0)
@@ -273,7 +279,7 @@ static int convert_tool_message(const json_t *m, size_t mi, json_t *blocks, stru
                 rc = json_array();
                 if (!rc)
                         return -ENOMEM;
-                r = convert_content(content, p, false, rc, err);
+                r = convert_content(content, p, PARTS_USER, rc, err);
                 if (r < 0) {
                         json_decref(rc);
                         return r;
@@ -334,7 +340,8 @@ static int convert_messages(const json_t *msgs, json_t *out, json_t *system, str
                 snprintf(p, sizeof(p), "messages[%zu].content", i);
 
                 if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-                        r = convert_content(json_object_get(m, "content"), p, true, system, err);
+                        r = convert_content(json_object_get(m, "content"), p, PARTS_TEXT, system,
+                                            err);
                         if (r < 0)
                                 return r;
                         continue;
@@ -346,10 +353,12 @@ static int convert_messages(const json_t *msgs, json_t *out, json_t *system, str
                         return -ENOMEM;
                 if (strcmp(role, "user") == 0) {
                         arole = "user";
-                        r = convert_content(json_object_get(m, "content"), p, false, blocks, err);
+                        r = convert_content(json_object_get(m, "content"), p, PARTS_USER, blocks,
+                                            err);
                 } else if (strcmp(role, "assistant") == 0) {
                         arole = "assistant";
-                        r = convert_content(json_object_get(m, "content"), p, false, blocks, err);
+                        r = convert_content(json_object_get(m, "content"), p, PARTS_ASSISTANT,
+                                            blocks, err);
                         if (r >= 0)
                                 r = convert_tool_calls(json_object_get(m, "tool_calls"), i, blocks,
                                                        err);

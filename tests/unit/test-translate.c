@@ -204,6 +204,12 @@ static const struct {
         { "tool_choice bogus",
           "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\","
           "\"function\":{\"name\":\"a\"}}],\"tool_choice\":\"always\"}", "tool_choice" },
+        { "image in an assistant message",
+          "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":"
+          "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y\"}}]}]}", "messages[1].content[0]" },
+        { "image in a system message",
+          "{\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"image_url\",\"image_url\":"
+          "{\"url\":\"https://x/y\"}}]},{\"role\":\"user\",\"content\":\"x\"}]}", "messages[0].content[0]" },
         { "not an object", "[1,2]", NULL },
 };
 
