@@ -154,7 +154,13 @@ int admin_status(int argc, char **argv)
                 put("error", json_object_get(st, "error"));
         put("version", json_object_get(st, "version"));
         put("config hash", json_object_get(st, "config_hash"));
-        put("counts", json_object_get(st, "counts"));
+        put("profiles hash", json_object_get(st, "profiles_hash"));
+        put("started", json_object_get(st, "started"));
+        put("uptime (s)", json_object_get(st, "uptime_s"));
+        put("requests", json_object_get(st, "requests_total"));
+        put("egress", json_object_get(st, "egress_total"));
+        put("denied", json_object_get(st, "denied_total"));
+        put("active", json_object_get(st, "active"));
         print_sessions(json_object_get(st, "sessions"));
 
         json_t *audit = json_object_get(st, "audit");
