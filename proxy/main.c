@@ -286,8 +286,8 @@ int main(int argc, char **argv)
                         log_error("event loop: %s", strerror(-r));
                         break;
                 }
-                if (r == 0)
-                        server_run(); /* MHD timeouts */
+                if (r == 0 || server_kicked())
+                        server_run(); /* MHD timeouts, resumed connections */
         }
         if (!server_idle()) {
                 log_warn("drain timeout: aborting %u request(s)", P.active_requests);

@@ -141,4 +141,5 @@ int ctl_open(const char *path, const struct proxy_config *cfg);
 void ctl_close(void);
 json_t *ctl_status_json(void);
 bool server_idle(void);
+bool server_kicked(void); /* a connection was resumed: MHD_run() needed */
 void server_abort_all(void);

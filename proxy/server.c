@@ -128,12 +128,24 @@ static void deny_case(struct request *req, const char *reason, enum api_error_ca
         request_deny(req, reason, &e);
 }
 
+/* In external-polling mode MHD has no wakeup channel of its own: a resumed connection is only
+ * processed by the next MHD_run(), which the loop does when server_kicked() says so. */
+static bool kicked;
+
 void request_wake(struct request *req)
 {
         if (req->suspended) {
                 req->suspended = false;
                 MHD_resume_connection(req->conn);
+                kicked = true;
         }
+}
+
+bool server_kicked(void)
+{
+        bool k = kicked;
+        kicked = false;
+        return k;
 }
 
 /* ---- /v1/models, health ---- */
