@@ -141,6 +141,7 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
+        s->v2_fd = -1;
         *ret = s;
         if (memory_max == 0 && pids_max == 0)
                 return 0;
@@ -163,11 +164,17 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
                         snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", parent);
                         /* Enable what the parent offers (fails quietly under the
                          * no-internal-processes rule; we then fall back to v1). */
-                        if (memory_max && file_has_word(ctl, "memory"))
+                        bool mem = memory_max && file_has_word(ctl, "memory");
+                        bool pids = pids_max && file_has_word(ctl, "pids");
+
+                        if (mem)
                                 (void)write_str(parent, "cgroup.subtree_control", "+memory");
-                        if (pids_max && file_has_word(ctl, "pids"))
+                        if (pids)
                                 (void)write_str(parent, "cgroup.subtree_control", "+pids");
-                        s->v2_dir = make_child(v2_mount, self, "", name);
+                        /* Joining a v2 cgroup costs an RCU grace period: only when it limits
+                         * something (hybrid hosts often have no controller in v2). */
+                        if (mem || pids)
+                                s->v2_dir = make_child(v2_mount, self, "", name);
                 }
                 if (s->v2_dir) {
                         snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", s->v2_dir);
@@ -200,6 +207,9 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
                         s->pids_limited = true;
         }
 
+        if (s->v2_dir && (s->memory_limited || s->pids_limited) && !s->v1_mem_dir &&
+            !s->v1_pids_dir)
+                s->v2_fd = open(s->v2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if ((memory_max && !s->memory_limited) || (pids_max && !s->pids_limited))
                 snprintf(note, notelen, "%s%s%s limit off (no writable cgroup controller)",
                          memory_max && !s->memory_limited ? "memory" : "",
@@ -218,8 +228,8 @@ int cgroup_attach(const struct cgroup_session *s, pid_t pid)
 
         snprintf(buf, sizeof(buf), "%d", (int)pid);
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                if (!dirs[i])
-                        continue;
+                if (!dirs[i] || (i == 0 && s->v2_fd >= 0))
+                        continue; /* joined at clone time (CLONE_INTO_CGROUP) */
                 int k = write_str(dirs[i], "cgroup.procs", buf);
                 /* A limit we promised must hold: fail if a limiting cgroup refused us. */
                 bool v2_limits = (s->memory_limited && !s->v1_mem_dir) ||
@@ -249,6 +259,7 @@ struct cgroup_session *cgroup_session_free(struct cgroup_session *s)
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
                 if (dirs[i])
                         remove_dir(dirs[i]);
+        safe_close(s->v2_fd);
         free(s->v2_dir);
         free(s->v1_mem_dir);
         free(s->v1_pids_dir);

@@ -11,6 +11,7 @@
 
 struct cgroup_session {
         char *v2_dir;       /* our cgroup in the v2 hierarchy, or NULL */
+        int v2_fd;          /* v2_dir opened for CLONE_INTO_CGROUP when v2 alone limits, or -1 */
         char *v1_mem_dir;   /* v1 memory cgroup, or NULL */
         char *v1_pids_dir;  /* v1 pids cgroup, or NULL */
         bool memory_limited;

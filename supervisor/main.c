@@ -431,6 +431,7 @@ int main(int argc, char **argv)
                 .argv = o.argv,
                 .envp = envp,
                 .seccomp_ctx = seccomp_ctx,
+                .cgroup_fd = S.cgroup->v2_fd,
         };
         r = sandbox_spawn(&cfg, &S.pid, &S.pidfd, &sock);
         if (r < 0)
@@ -442,23 +443,26 @@ int main(int argc, char **argv)
                 if (r < 0)
                         fail("user namespace: write uid/gid maps: %s", strerror(-r));
         }
-        r = cgroup_attach(S.cgroup, S.pid);
-        if (r < 0)
-                fail("cgroup: join: %s", strerror(-r));
         if (sbx_send(sock, SBX_GO, 0, NULL, -1) < 0)
                 fail("sandbox setup: the sandbox's init died at start");
 
         /* 3. The session listener, made inside, goes to the proxy. */
-        setup_recv(sock, &m, &lfd);
-        if (m.type == SBX_LISTENER) {
-                if (lfd < 0)
+        if (cfg.proxy) {
+                setup_recv(sock, &m, &lfd);
+                if (m.type != SBX_LISTENER || lfd < 0)
                         fail("attach to proxy failed: no listener from the sandbox");
                 r = session_attach(&S.session, lfd, S.pid, ATTACH_TIMEOUT_MS, err, sizeof(err));
-                safe_close(lfd);
+                lfd = safe_close(lfd);
                 if (r < 0)
                         fail("attach to proxy failed: %s: %s", o.proxy_socket, err);
-                setup_recv(sock, &m, &lfd);
         }
+        /* 5. cgroups, while init builds the filesystem; init waits for this before step 5. */
+        r = cgroup_attach(S.cgroup, S.pid);
+        if (r < 0)
+                fail("cgroup: join: %s", strerror(-r));
+        if (sbx_send(sock, SBX_CGROUP, 0, NULL, -1) < 0)
+                fail("sandbox setup: the sandbox's init died during setup");
+        setup_recv(sock, &m, &lfd);
         safe_close(lfd);
         if (m.type != SBX_READY)
                 fail("sandbox setup: unexpected message %u from the sandbox", m.type);

@@ -284,8 +284,6 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         if (expect(sock, SBX_GO) < 0)
                 _exit(125);
 
-        if (unshare(CLONE_NEWCGROUP) < 0)
-                child_fail(sock, -errno, "cgroup namespace: %s", strerror(errno));
         (void)sethostname("qclaw", 5);
 
         /* 3. Network. */
@@ -308,7 +306,13 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         if (r < 0)
                 child_fail(sock, r, "filesystem: %s", err);
 
-        /* 5. Resources (cgroups were joined by the supervisor before SBX_GO). */
+        /* 5. Resources. The supervisor moves us into the session's cgroups while we built the
+         * network and filesystem (a cgroup v1 migration waits for an RCU grace period); the
+         * cgroup namespace is rooted there once we are in. */
+        if (expect(sock, SBX_CGROUP) < 0)
+                _exit(125);
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                child_fail(sock, -errno, "cgroup namespace: %s", strerror(errno));
         r = set_rlimits(c->profile);
         if (r < 0)
                 child_fail(sock, r, "rlimits: %s", strerror(-(r)));
@@ -376,6 +380,11 @@ int sandbox_spawn(const struct sandbox_config *c, pid_t *ret_pid, int *ret_pidfd
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return NEG_ERRNO();
         ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        if (c->cgroup_fd >= 0) {
+                /* Born in its cgroup: no migration (and its RCU grace period) afterwards. */
+                ca.flags |= CLONE_INTO_CGROUP;
+                ca.cgroup = (uint64_t)c->cgroup_fd;
+        }
         pid = syscall(SYS_clone3, &ca, sizeof(ca));
         if (pid < 0) {
                 int r = NEG_ERRNO();

@@ -12,7 +12,8 @@ struct profile;
 
 /* Parent <-> sandbox init messages (SOCK_SEQPACKET socketpair, at most one fd each). */
 enum sbx_msg_type {
-        SBX_GO = 1,     /* parent -> init: ids mapped, cgroups joined: start building */
+        SBX_GO = 1,     /* parent -> init: ids mapped: start building */
+        SBX_CGROUP,     /* parent -> init: cgroups joined (awaited before step 5) */
         SBX_LISTENER,   /* init -> parent: + fd, the session listener 127.0.0.1:32125 inside */
         SBX_READY,      /* init -> parent: sandbox built; value = Landlock ABI or -errno */
         SBX_EXEC,       /* parent -> init: session recorded and attached: start the agent */
@@ -45,6 +46,7 @@ struct sandbox_config {
         char **argv;
         char **envp;
         void *seccomp_ctx;    /* scmp_filter_ctx built by the parent, or NULL */
+        int cgroup_fd;        /* cgroup v2 directory to clone into, or -1 */
 };
 
 /* Forwarded to the agent (through init): SIGHUP INT QUIT TERM USR1 USR2 WINCH. The parent
