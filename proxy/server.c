@@ -150,38 +150,58 @@ bool server_kicked(void)
 
 /* ---- /v1/models, health ---- */
 
-static bool glob_has_wildcard(const char *g)
+/* One /v1/models entry: the bare id when it resolves to this provider, else provider/model. */
+static void models_add(struct request *req, json_t *data, const struct provider *p, const char *m,
+                       bool anthropic_shape)
 {
-        return strpbrk(g, "*?") != NULL;
+        const struct proxy_config *cfg = req->snap->config;
+        if (strpbrk(m, "*?") || !model_allowed(req->profile, p->name, m))
+                return;
+        struct model_route mr;
+        char full[2 * MODEL_ID_MAX + 2];
+        const char *id = m;
+        if (model_decide(cfg, req->profile, m, &mr) != MODEL_ALLOW || mr.provider != p) {
+                snprintf(full, sizeof(full), "%s/%s", p->name, m);
+                id = full;
+        }
+        size_t i;
+        json_t *v;
+        json_array_foreach(data, i, v)
+                if (strcmp(json_string_value(json_object_get(v, "id")), id) == 0)
+                        return;
+        json_t *o = anthropic_shape
+                ? json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id", id, "display_name", id,
+                            "created_at", "1970-01-01T00:00:00Z")
+                : json_pack("{s:s, s:s, s:i, s:s}", "id", id, "object", "model", "created", 0,
+                            "owned_by", p->name);
+        json_array_append_new(data, o);
 }
 
+/* Concrete names only (globs cannot be enumerated without asking the upstream): the providers'
+ * literal model ids and the profile's literal "provider/model" entries the caller may use. */
 static void respond_models(struct request *req, bool anthropic_shape)
 {
         const struct proxy_config *cfg = req->snap->config;
         _cleanup_json_ json_t *data = json_array();
         for (size_t i = 0; i < cfg->n_providers; i++) {
                 const struct provider *p = &cfg->providers[i];
-                for (size_t k = 0; k < p->models.n; k++) {
-                        const char *m = p->models.items[k];
-                        if (glob_has_wildcard(m) || !model_allowed(req->profile, p->name, m))
-                                continue;
-                        /* The bare id when it resolves to this provider, else provider/model. */
-                        struct model_route mr;
-                        char full[2 * MODEL_ID_MAX + 2];
-                        const char *id = m;
-                        if (model_decide(cfg, req->profile, m, &mr) != MODEL_ALLOW ||
-                            mr.provider != p) {
-                                snprintf(full, sizeof(full), "%s/%s", p->name, m);
-                                id = full;
-                        }
-                        json_t *o = anthropic_shape
-                                ? json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id", id,
-                                            "display_name", id, "created_at",
-                                            "1970-01-01T00:00:00Z")
-                                : json_pack("{s:s, s:s, s:i, s:s}", "id", id, "object", "model",
-                                            "created", 0, "owned_by", p->name);
-                        json_array_append_new(data, o);
-                }
+                for (size_t k = 0; k < p->models.n; k++)
+                        models_add(req, data, p, p->models.items[k], anthropic_shape);
+        }
+        for (size_t k = 0; k < req->profile->models.n; k++) {
+                const char *g = req->profile->models.items[k];
+                const char *slash = strchr(g, '/');
+                if (!slash || (size_t)(slash - g) >= MODEL_ID_MAX)
+                        continue;
+                char pname[MODEL_ID_MAX + 1];
+                memcpy(pname, g, (size_t)(slash - g));
+                pname[slash - g] = 0;
+                const struct provider *p = proxy_config_find_provider(cfg, pname);
+                if (!p)
+                        continue;
+                struct model_route mr;
+                if (model_decide(cfg, req->profile, g, &mr) == MODEL_ALLOW)
+                        models_add(req, data, p, slash + 1, anthropic_shape);
         }
         size_t n = json_array_size(data);
         json_t *first = n ? json_object_get(json_array_get(data, 0), "id") : NULL;
