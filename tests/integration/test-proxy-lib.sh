@@ -114,7 +114,7 @@ write_config() {
 {"qclaw_proxy":1,"listen":["127.0.0.1:$PROXY_PORT"],"control_socket":"$T/run/control.sock",
  "audit_log":"$T/audit.jsonl","profiles_dir":"$T/profiles","audit_fsync":"never",
  "clients":[{"name":"coder","token_file":"$T/tokens/coder","profile":"coder"},
-            {"name":"small","token_file":"$T/tokens/small","profile":"small"}],
+            {"name":"small","token_file":"$T/tokens/small","profile":"small"}${EXTRA_CLIENTS:-}],
  "providers":{
    "oa":{"type":"openai","base_url":"$1/v1","api_key":"\${TEST_OPENAI_KEY}","models":["gpt-*","text-*"],"timeout_ms":${UPSTREAM_TIMEOUT_MS:-20000}},
    "an":{"type":"anthropic","base_url":"$2","api_key":"\${TEST_ANTH_KEY}","models":["claude-*"],"timeout_ms":${UPSTREAM_TIMEOUT_MS:-20000}},
@@ -153,6 +153,24 @@ header() { # header NAME: value of a response header (lowercase match)
 chat() { # chat MODEL TEXT [extra json fields]
         printf '{"model":"%s","messages":[{"role":"user","content":%s}]%s}' "$1" \
                 "$(jq -Rn --arg s "$2" '$s')" "${3:-}"
+}
+# client NAME PROFILE: an extra client with its own token file; prints the token. Use before
+# write_config and pass the JSON via EXTRA_CLIENTS.
+client() {
+        mkdir -p "$T/tokens"
+        local tok=tok-$1-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        printf '%s\n' "$tok" >"$T/tokens/$1"
+        chmod 600 "$T/tokens/$1"
+        EXTRA_CLIENTS="${EXTRA_CLIENTS:-},{\"name\":\"$1\",\"token_file\":\"$T/tokens/$1\",\"profile\":\"$2\"}"
+        echo "$tok"
+}
+wait_for() { # wait_for SECONDS COMMAND...: poll until COMMAND succeeds
+        local end=$((SECONDS + $1))
+        shift
+        until "$@"; do
+                [ $SECONDS -lt $end ] || return 1
+                sleep 0.05
+        done
 }
 count_events() { # count_events EVENT: records of that event in the audit log
         grep -c "\"event\":\"$1\"" "$T/audit.jsonl" || true
