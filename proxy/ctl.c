@@ -23,6 +23,7 @@ struct ctl_conn {
         struct session *session; /* attached session (ref), NULL before attach */
         uid_t uid;
         pid_t peer_pid;
+        bool denied; /* peer not allowed: its first message gets "permission denied", then EOF */
 };
 
 static struct loop_source ctl_listen = { .fd = -1 };
@@ -181,6 +182,14 @@ static void ctl_conn_on_ready(struct loop_source *src, uint32_t events)
                 return;
         }
         const char *op = json_get_str(msg, "op", "");
+        if (c->denied) {
+                /* Answer after reading the request, so the peer sees the reply, not a reset. */
+                for (size_t i = 0; i < n_fds; i++)
+                        close(fds[i]);
+                (void)reply(c, false, "permission denied");
+                ctl_conn_free(c);
+                return;
+        }
         if (strcmp(op, "attach") == 0)
                 r = op_attach(c, msg, fds, n_fds);
         else {
@@ -217,19 +226,16 @@ static void ctl_on_accept(struct loop_source *src, uint32_t events)
                 }
                 struct ucred cr;
                 socklen_t l = sizeof(cr);
-                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0 ||
-                    !peer_allowed(&cr, P.snap->config)) {
-                        _cleanup_json_ json_t *j = json_pack("{s:b, s:s}", "ok", 0, "error",
-                                                             "permission denied");
-                        if (j)
-                                (void)control_send(fd, j, NULL, 0);
-                        log_warn("control socket: refused peer uid %u gid %u pid %d",
-                                 (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0)
                         continue;
-                }
                 struct ctl_conn *c = calloc(1, sizeof(*c));
                 if (!c)
                         continue;
+                if (!peer_allowed(&cr, P.snap->config)) {
+                        log_warn("control socket: refused peer uid %u gid %u pid %d",
+                                 (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
+                        c->denied = true;
+                }
                 c->src.fd = TAKE_FD(fd);
                 c->src.handler = ctl_conn_on_ready;
                 c->uid = cr.uid;

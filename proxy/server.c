@@ -249,6 +249,8 @@ static bool identify(struct request *req)
                         return false;
                 }
                 req->session = session_ref(s);
+                s->requests++;
+                s->active++;
                 req->profile = profile_set_find(req->snap->profiles, s->profile);
                 if (!req->profile) {
                         struct api_error e;
@@ -494,10 +496,6 @@ static void request_process(struct request *req)
                 deny_case(req, "budget", API_ERR_BUDGET,
                           "The daily token budget of this profile is used up.", -1);
                 return;
-        }
-        if (req->session) {
-                req->session->requests++;
-                req->session->active++;
         }
         struct api_error e;
         int r = relay_begin(req, j, &e);
