@@ -97,6 +97,7 @@ json.dump(conf, open(sim + "/vm/proxy.json", "w"), indent=1)
 prof = json.load(open(src + "/profiles/default.json"))
 prof["name"] = "simclient"
 prof["models"] = ["ollama/*"]
+prof["limits"]["requests_per_minute"] = 100000  # benchmarks send hundreds a minute
 json.dump(prof, open(sim + "/vm/profiles/simclient.json", "w"), indent=1)
 PY
         in_vm "$SIM_B/proxy/qclaw-proxy" --config "$SIM/vm/proxy.json" \
