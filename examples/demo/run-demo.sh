@@ -72,7 +72,7 @@ export DEMO_HOST_PORT=$canary_port
 export DEMO_HOST_SOCKET="$state/run/control.sock"
 export DEMO_SECRET_API_KEY=sk-this-must-not-leak
 rc=0
-"$build/supervisor/qclaw-run" --profile demo --workspace "$ws" --user "$agent_user" \
+QCLAW_PROFILES_DIR="$top/profiles" "$build/supervisor/qclaw-run" --profile demo --workspace "$ws" --user "$agent_user" \
         --proxy-socket "$state/run/control.sock" --audit-log "$state/audit.jsonl" \
         -- ./agent.sh "$canary_port" | tee "$state/agent.out" || rc=$?
 if [ $rc -ne 0 ]; then
@@ -82,7 +82,8 @@ fi
 
 step "the audit trail, as dom0 sees it: qclaw-admin logs (pulled through the qclaw.AuditLog service)"
 # No Qubes here: a local stand-in for qrexec-client runs the VM-side service directly.
-QCLAW_AUDIT_LOG="$state/audit.jsonl" QCLAW_BUILD_DIR="$build" \
+printf 'audit_log=%s\ncontrol_socket=%s\n' "$state/audit.jsonl" "$state/run/control.sock" >"$state/rpc.conf"
+QCLAW_RPC_CONF="$state/rpc.conf" QCLAW_BUILD_DIR="$build" \
         "$build/rpc/qclaw-admin" logs demo-vm --qrexec-client "$top/examples/demo/local-qrexec-client" \
         --mirror-dir "$state/dom0"
 
