@@ -129,9 +129,10 @@ static void print_row(const struct audit_record *rec)
         cell(&row, ts, 19);
         cell(&row, json_get_str(j, "profile", NULL), 12);
         cell(&row, json_get_str(j, "event", NULL), 13);
-        if (provider || model)
-                snprintf(pm, sizeof(pm), "%.64s/%.64s", provider ? provider : "-",
-                         model ? model : "-");
+        if (provider && model)
+                snprintf(pm, sizeof(pm), "%.64s/%.64s", provider, model);
+        else if (provider || model) /* deny records carry the model as requested */
+                snprintf(pm, sizeof(pm), "%.128s", provider ? provider : model);
         cell(&row, pm, 32);
         if (json_is_integer(st))
                 snprintf(status, sizeof(status), "%lld", (long long)json_integer_value(st));
