@@ -104,6 +104,7 @@ int mirror_open(const char *base, const char *vm, struct mirror **ret, char *ret
         struct stat st;
         uint64_t seq = 0, size = 0;
         char hash[AUDIT_HASH_HEX + 1] = "";
+        _cleanup_free_ char *lock = NULL; /* before any goto fail: its cleanup runs there */
         int r;
 
         if (!vm_name_is_valid(vm))
@@ -121,7 +122,6 @@ int mirror_open(const char *base, const char *vm, struct mirror **ret, char *ret
         r = mkdir_p(m->dir, 0750);
         if (r < 0)
                 goto fail;
-        _cleanup_free_ char *lock = NULL;
         if (asprintf(&lock, "%s/.lock", m->dir) < 0) {
                 r = -ENOMEM;
                 goto fail;
