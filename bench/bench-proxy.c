@@ -1,0 +1,193 @@
+/* Load generator for bench/bench-proxy.sh (libcurl multi, keep-alive connections).
+ *   bench-proxy latency URL N                 sequential non-streaming chat requests: p50/p99 us
+ *   bench-proxy throughput URL CONC SECONDS   CONC parallel clients: requests per second
+ *   bench-proxy ttfc URL N                    sequential streams: time to first chunk p50/p99 us
+ *   bench-proxy streams URL N HOLD_FILE       N concurrent streams; writes HOLD_FILE once all
+ *                                             have their first chunk, then reports completions
+ * Env BENCH_TOKEN: bearer token. Output: one "key value" per line. Trust level: test tool. */
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char body_plain[256], body_stream[256];
+
+struct xfer {
+        CURL *h;
+        double t0, tfirst;
+        bool got_first;
+        size_t bytes;
+};
+
+static double now_us(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static size_t on_data(char *p, size_t s, size_t n, void *u)
+{
+        struct xfer *x = u;
+        if (!x->got_first) {
+                x->got_first = true;
+                x->tfirst = now_us();
+        }
+        x->bytes += s * n;
+        return s * n;
+}
+
+static struct curl_slist *hdrs;
+
+static void setup(struct xfer *x, const char *url, const char *body)
+{
+        if (!x->h)
+                x->h = curl_easy_init();
+        curl_easy_setopt(x->h, CURLOPT_URL, url);
+        curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(x->h, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(x->h, CURLOPT_WRITEDATA, x);
+        curl_easy_setopt(x->h, CURLOPT_PRIVATE, x);
+        curl_easy_setopt(x->h, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(x->h, CURLOPT_TIMEOUT, 120L);
+        x->got_first = false;
+        x->bytes = 0;
+        x->t0 = now_us();
+}
+
+static int cmp(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+static void pct(const char *name, double *v, int n)
+{
+        qsort(v, n, sizeof(double), cmp);
+        printf("%s_p50_us %.1f\n%s_p99_us %.1f\n", name, v[n / 2], name, v[(int)(n * 0.99)]);
+}
+
+int main(int argc, char **argv)
+{
+        if (argc < 4) {
+                fprintf(stderr, "usage: see the header of bench/bench-proxy.c\n");
+                return 2;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        const char *tok = getenv("BENCH_TOKEN");
+        char auth[512];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok ? tok : "none");
+        hdrs = curl_slist_append(NULL, auth);
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        hdrs = curl_slist_append(hdrs, "Expect:");
+        const char *model = getenv("BENCH_MODEL") ? getenv("BENCH_MODEL") : "gpt-4o";
+        snprintf(body_plain, sizeof(body_plain),
+                 "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"bench\"}]}",
+                 model);
+        snprintf(body_stream, sizeof(body_stream),
+                 "{\"model\":\"%s\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+                 "\"content\":\"bench stream\"}]}", model);
+        const char *mode = argv[1], *url = argv[2];
+        int n = (int)strtol(argv[3], NULL, 10);
+
+        if (!strcmp(mode, "latency") || !strcmp(mode, "ttfc")) {
+                bool stream = !strcmp(mode, "ttfc");
+                double *v = calloc(n, sizeof(double));
+                struct xfer x = { 0 };
+                for (int i = -20; i < n; i++) { /* 20 warm-up requests */
+                        setup(&x, url, stream ? body_stream : body_plain);
+                        if (curl_easy_perform(x.h) != CURLE_OK)
+                                return 1;
+                        double t = stream ? x.tfirst - x.t0 : now_us() - x.t0;
+                        if (i >= 0)
+                                v[i] = t;
+                }
+                pct(mode, v, n);
+                return 0;
+        }
+        CURLM *m = curl_multi_init();
+        curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)n + 16);
+        struct xfer *xs = calloc(n, sizeof(*xs));
+        if (!strcmp(mode, "throughput")) {
+                double secs = argc > 4 ? strtod(argv[4], NULL) : 5;
+                for (int i = 0; i < n; i++) {
+                        setup(&xs[i], url, body_plain);
+                        curl_multi_add_handle(m, xs[i].h);
+                }
+                double start = now_us(), end = start + secs * 1e6;
+                long done = 0, errors = 0;
+                int running = 1;
+                while (running) {
+                        curl_multi_perform(m, &running);
+                        CURLMsg *msg;
+                        int left;
+                        while ((msg = curl_multi_info_read(m, &left))) {
+                                struct xfer *x;
+                                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+                                long code = 0;
+                                curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+                                if (msg->data.result != CURLE_OK || code != 200)
+                                        errors++;
+                                else
+                                        done++;
+                                curl_multi_remove_handle(m, x->h);
+                                if (now_us() < end) {
+                                        setup(x, url, body_plain);
+                                        curl_multi_add_handle(m, x->h);
+                                        running = 1;
+                                }
+                        }
+                        curl_multi_poll(m, NULL, 0, 100, NULL);
+                        if (now_us() >= end + 30e6)
+                                break;
+                }
+                double el = (now_us() - start) / 1e6;
+                printf("throughput_rps %.0f\nerrors %ld\n", done / el, errors);
+                return errors ? 1 : 0;
+        }
+        if (!strcmp(mode, "streams")) {
+                const char *hold = argc > 4 ? argv[4] : NULL;
+                for (int i = 0; i < n; i++) {
+                        setup(&xs[i], url, body_stream);
+                        curl_multi_add_handle(m, xs[i].h);
+                }
+                int running = 1, ok = 0, failed = 0;
+                bool held = false;
+                double start = now_us();
+                while (running) {
+                        curl_multi_perform(m, &running);
+                        CURLMsg *msg;
+                        int left;
+                        while ((msg = curl_multi_info_read(m, &left))) {
+                                long code = 0;
+                                curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+                                if (msg->data.result == CURLE_OK && code == 200)
+                                        ok++;
+                                else
+                                        failed++;
+                                curl_multi_remove_handle(m, msg->easy_handle);
+                        }
+                        if (!held) {
+                                int first = 0;
+                                for (int i = 0; i < n; i++)
+                                        first += xs[i].got_first;
+                                if (first == n && hold) {
+                                        FILE *f = fopen(hold, "we");
+                                        if (f)
+                                                fclose(f);
+                                        held = true;
+                                        printf("all_streams_open_after_ms %.0f\n",
+                                               (now_us() - start) / 1e3);
+                                        fflush(stdout);
+                                }
+                        }
+                        curl_multi_poll(m, NULL, 0, 100, NULL);
+                }
+                printf("streams_ok %d\nstreams_failed %d\n", ok, failed);
+                return failed ? 1 : 0;
+        }
+        return 2;
+}
