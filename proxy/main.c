@@ -278,7 +278,12 @@ int main(int argc, char **argv)
                 }
                 if (P.draining && (server_idle() || now_usec() > drain_deadline))
                         break;
-                int t = server_timeout_ms();
+                upstream_run_timers();
+                if (server_kicked())
+                        server_run();
+                int t = server_timeout_ms(), tu = upstream_timeout_ms();
+                if (tu >= 0 && (t < 0 || tu < t))
+                        t = tu;
                 if (P.draining && (t < 0 || t > 200))
                         t = 200;
                 r = loop_run_once(t);
@@ -288,6 +293,7 @@ int main(int argc, char **argv)
                 }
                 if (r == 0 || server_kicked())
                         server_run(); /* MHD timeouts, resumed connections */
+                upstream_run_timers();
         }
         if (!server_idle()) {
                 log_warn("drain timeout: aborting %u request(s)", P.active_requests);

@@ -357,7 +357,7 @@ int relay_begin(struct request *req, json_t *reqj, struct api_error *e)
         if (r >= 0)
                 r = stream_setup(req);
         if (r >= 0) {
-                req->easy = curl_easy_init();
+                req->easy = upstream_easy_get();
                 if (!req->easy)
                         r = -ENOMEM;
         }
@@ -582,8 +582,7 @@ void relay_free(struct request *req)
                 upstream_cancel(req->easy);
                 req->up_running = false;
         }
-        if (req->easy)
-                curl_easy_cleanup(req->easy);
+        upstream_easy_put(req->easy);
         req->easy = NULL;
         curl_slist_free_all(req->hdrs);
         req->hdrs = NULL;

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 
 #include "common/log.h"
 #include "common/macro.h"
+#include "common/time-util.h"
 #include "proxy/proxy.h"
 #include "proxy/relay.h"
 #include "proxy/upstream.h"
@@ -18,7 +18,13 @@ struct curl_sock {
 };
 
 static CURLM *multi;
-static struct loop_source timer_src = { .fd = -1 };
+/* curl's single timer is kept as a deadline the loop folds into its epoll_wait timeout: no
+ * timerfd syscalls per request, and "timeout 0" runs right after the current loop pass. */
+static int64_t deadline_us = -1;
+/* Reused easy handles (curl_easy_reset), saving the allocation and clearing per request. */
+#define EASY_POOL_MAX 128
+static CURL *easy_pool[EASY_POOL_MAX];
+static size_t n_easy_pool;
 
 static void check_done(void)
 {
@@ -49,13 +55,40 @@ static void on_sock(struct loop_source *s, uint32_t events)
         check_done();
 }
 
-static void on_timer(struct loop_source *s, uint32_t events)
+void upstream_run_timers(void)
 {
-        uint64_t n;
-        (void)!read(s->fd, &n, sizeof(n));
+        if (deadline_us < 0 || (int64_t)now_usec() < deadline_us)
+                return;
+        deadline_us = -1;
         int running;
         curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
         check_done();
+}
+
+int upstream_timeout_ms(void)
+{
+        if (deadline_us < 0)
+                return -1;
+        int64_t left = deadline_us - (int64_t)now_usec();
+        return left <= 0 ? 0 : (int)((left + 999) / 1000);
+}
+
+CURL *upstream_easy_get(void)
+{
+        if (n_easy_pool > 0)
+                return easy_pool[--n_easy_pool];
+        return curl_easy_init();
+}
+
+void upstream_easy_put(CURL *e)
+{
+        if (!e)
+                return;
+        if (n_easy_pool < EASY_POOL_MAX) {
+                curl_easy_reset(e);
+                easy_pool[n_easy_pool++] = e;
+        } else
+                curl_easy_cleanup(e);
 }
 
 static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -88,16 +121,8 @@ static int sock_cb(CURL *e, curl_socket_t fd, int what, void *userp, void *socke
 
 static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 {
-        struct itimerspec its = { 0 };
-        if (timeout_ms >= 0) {
-                if (timeout_ms == 0)
-                        its.it_value.tv_nsec = 1; /* as soon as possible, from the loop */
-                else {
-                        its.it_value.tv_sec = timeout_ms / 1000;
-                        its.it_value.tv_nsec = (timeout_ms % 1000) * 1000000L;
-                }
-        }
-        return timerfd_settime(timer_src.fd, 0, &its, NULL) < 0 ? -1 : 0;
+        deadline_us = timeout_ms < 0 ? -1 : (int64_t)now_usec() + (int64_t)timeout_ms * 1000;
+        return 0;
 }
 
 int upstream_init(void)
@@ -107,13 +132,6 @@ int upstream_init(void)
         multi = curl_multi_init();
         if (!multi)
                 return -ENOMEM;
-        timer_src.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (timer_src.fd < 0)
-                return NEG_ERRNO();
-        timer_src.handler = on_timer;
-        int r = loop_add(&timer_src, EPOLLIN);
-        if (r < 0)
-                return r;
         curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
         curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
         /* Idle keep-alive connections kept per host: enough for bursts of parallel requests. */
@@ -126,11 +144,8 @@ void upstream_free(void)
         if (multi)
                 curl_multi_cleanup(multi);
         multi = NULL;
-        if (timer_src.fd >= 0) {
-                loop_del(&timer_src);
-                close(timer_src.fd);
-                timer_src.fd = -1;
-        }
+        while (n_easy_pool > 0)
+                curl_easy_cleanup(easy_pool[--n_easy_pool]);
         curl_global_cleanup();
 }
 

@@ -12,3 +12,9 @@ void upstream_free(void);
 int upstream_start(CURL *easy);
 /* Remove a transfer that is in progress (client went away, shutdown); closes its connection. */
 void upstream_cancel(CURL *easy);
+/* Loop integration: ms until curl's timer is due (-1 none); run it when due. */
+int upstream_timeout_ms(void);
+void upstream_run_timers(void);
+/* Easy handles come from and go back to a small pool. */
+CURL *upstream_easy_get(void);
+void upstream_easy_put(CURL *e);
