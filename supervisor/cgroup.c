@@ -4,6 +4,8 @@
  * invoking user; unprivileged users usually cannot create cgroups and get a note). */
 #include "supervisor/cgroup.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -109,6 +111,46 @@ static int write_u64(const char *dir, const char *file, uint64_t v)
         return write_str(dir, file, buf);
 }
 
+#define STALE_PREFIX "qclaw-s-"
+#define STALE_AGE_SEC 60
+
+/* Remove session cgroups a killed supervisor left in dir: our naming pattern only, empty only
+ * (cgroup.procs has no pid; rmdir itself refuses a cgroup with processes or children), and old
+ * enough that no starting session can be between its mkdir and its join. */
+static void remove_stale(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        time_t now = time(NULL);
+        const size_t pl = strlen(STALE_PREFIX);
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                const char *n = de->d_name;
+                char path[CG_PATH_MAX], procs_path[CG_PATH_MAX + 16];
+                _cleanup_free_ char *procs = NULL;
+                size_t len, i;
+                struct stat st;
+
+                if (de->d_type != DT_DIR || strncmp(n, STALE_PREFIX, pl) != 0)
+                        continue;
+                for (i = 0; i < 8 && isxdigit((unsigned char)n[pl + i]); i++)
+                        ;
+                if (i != 8 || n[pl + 8] != '\0')
+                        continue;
+                if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, n) >= sizeof(path) ||
+                    fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    now - st.st_ctime < STALE_AGE_SEC)
+                        continue;
+                snprintf(procs_path, sizeof(procs_path), "%s/cgroup.procs", path);
+                if (read_file_bounded(procs_path, 64, &procs, &len) < 0 || len != 0)
+                        continue;
+                (void)rmdir(path);
+        }
+        closedir(d);
+}
+
 /* mkdir MOUNT/OURPATH/NAME; returns the malloc'ed path or NULL (errno set). */
 static char *make_child(const char *mount, const char *self_text, const char *controller,
                         const char *name)
@@ -123,6 +165,12 @@ static char *make_child(const char *mount, const char *self_text, const char *co
                              strcmp(own, "/") == 0 ? "" : own, name) >= sizeof(path)) {
                 errno = ENAMETOOLONG;
                 return NULL;
+        }
+        {
+                char *slash = strrchr(path, '/');
+                *slash = '\0';
+                remove_stale(path);
+                *slash = '/';
         }
         if (mkdir(path, 0755) < 0 && errno != EEXIST)
                 return NULL;
@@ -141,7 +189,7 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        s->v2_fd = -1;
+        s->v2_fd = s->v1_tasks_fd[0] = s->v1_tasks_fd[1] = -1;
         *ret = s;
         if (memory_max == 0 && pids_max == 0)
                 return 0;
@@ -207,9 +255,24 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
                         s->pids_limited = true;
         }
 
-        if (s->v2_dir && (s->memory_limited || s->pids_limited) && !s->v1_mem_dir &&
-            !s->v1_pids_dir)
+        /* v2: born in it (CLONE_INTO_CGROUP) when it limits something; v1: init joins. */
+        if (s->v2_dir && (s->memory_limited || s->pids_limited)) {
                 s->v2_fd = open(s->v2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (s->v2_fd < 0)
+                        return NEG_ERRNO();
+        }
+        const char *v1[] = { s->v1_mem_dir, s->v1_pids_dir };
+        for (size_t i = 0; i < ELEMENTSOF(v1); i++) {
+                char path[CG_PATH_MAX];
+
+                if (!v1[i])
+                        continue;
+                if ((size_t)snprintf(path, sizeof(path), "%s/tasks", v1[i]) >= sizeof(path))
+                        return -ENAMETOOLONG;
+                s->v1_tasks_fd[i] = open(path, O_WRONLY | O_CLOEXEC);
+                if (s->v1_tasks_fd[i] < 0)
+                        return NEG_ERRNO();
+        }
         if ((memory_max && !s->memory_limited) || (pids_max && !s->pids_limited))
                 snprintf(note, notelen, "%s%s%s limit off (no writable cgroup controller)",
                          memory_max && !s->memory_limited ? "memory" : "",
@@ -220,24 +283,15 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
         return 0;
 }
 
-int cgroup_attach(const struct cgroup_session *s, pid_t pid)
+int cgroup_join_self(const struct cgroup_session *s)
 {
-        const char *dirs[] = { s->v2_dir, s->v1_mem_dir, s->v1_pids_dir };
-        char buf[32];
-        int r = 0;
-
-        snprintf(buf, sizeof(buf), "%d", (int)pid);
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                if (!dirs[i] || (i == 0 && s->v2_fd >= 0))
-                        continue; /* joined at clone time (CLONE_INTO_CGROUP) */
-                int k = write_str(dirs[i], "cgroup.procs", buf);
-                /* A limit we promised must hold: fail if a limiting cgroup refused us. */
-                bool v2_limits = (s->memory_limited && !s->v1_mem_dir) ||
-                                 (s->pids_limited && !s->v1_pids_dir);
-                if (k < 0 && (i > 0 || v2_limits) && r == 0)
-                        r = k;
+        for (size_t i = 0; s && i < ELEMENTSOF(s->v1_tasks_fd); i++) {
+                if (s->v1_tasks_fd[i] < 0)
+                        continue;
+                if (write(s->v1_tasks_fd[i], "0", 1) != 1)
+                        return NEG_ERRNO();
         }
-        return r;
+        return 0;
 }
 
 static void remove_dir(const char *dir)
@@ -260,6 +314,8 @@ struct cgroup_session *cgroup_session_free(struct cgroup_session *s)
                 if (dirs[i])
                         remove_dir(dirs[i]);
         safe_close(s->v2_fd);
+        safe_close(s->v1_tasks_fd[0]);
+        safe_close(s->v1_tasks_fd[1]);
         free(s->v2_dir);
         free(s->v1_mem_dir);
         free(s->v1_pids_dir);

@@ -14,6 +14,7 @@ struct cgroup_session {
         int v2_fd;          /* v2_dir opened for CLONE_INTO_CGROUP when v2 alone limits, or -1 */
         char *v1_mem_dir;   /* v1 memory cgroup, or NULL */
         char *v1_pids_dir;  /* v1 pids cgroup, or NULL */
+        int v1_tasks_fd[2]; /* the v1 dirs' `tasks` files, opened for cgroup_join_self, or -1 */
         bool memory_limited;
         bool pids_limited;
 };
@@ -23,11 +24,17 @@ struct cgroup_session {
 int cgroup_parse_proc_self(const char *text, const char *controller, char *out, size_t outlen);
 
 /* Create the session's cgroup(s) named `name` below our own and set memory_max / pids_max
- * (0 = no limit). Never fails for lack of a facility: *ret says what is limited and `note`
+ * (0 = no limit). First removes stale session cgroups beside it (left by a supervisor that was
+ * killed): only names "qclaw-s-" + 8 hex digits, only empty ones (no process, no child cgroup)
+ * created more than a minute ago. Never fails for lack of a facility: *ret says what is limited and `note`
  * explains what is not. -errno only for memory allocation failure. */
 int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
                    struct cgroup_session **ret, char *note, size_t notelen);
-/* Move pid into the session's cgroups. 0 or -errno. */
-int cgroup_attach(const struct cgroup_session *s, pid_t pid);
+/* In the sandbox's init, first thing after clone (still single-threaded): join the v1
+ * hierarchies by writing "0" to their `tasks` files (opened by cgroup_prepare). A thread moving
+ * itself skips the kernel's global cgroup_threadgroup_rwsem, whose write side waits for an RCU
+ * grace period (10-17 ms on a busy host); a v2 cgroup is joined at clone (CLONE_INTO_CGROUP,
+ * v2_fd). 0 or -errno (a limit we promised would not hold). */
+int cgroup_join_self(const struct cgroup_session *s);
 /* Remove the session's (now empty) cgroups and free. Accepts NULL. */
 struct cgroup_session *cgroup_session_free(struct cgroup_session *s);

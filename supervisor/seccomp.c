@@ -6,11 +6,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/macro.h"
@@ -31,6 +33,26 @@ int seccomp_install(scmp_filter_ctx ctx, int *ret_notify_fd)
         int fd = seccomp_notify_fd(ctx);
         if (fd < 0)
                 return fd == 0 ? -EBADF : fd; /* the filter is loaded; no listener */
+        if (!ret_notify_fd)
+                (void)safe_close(fd);
+        else
+                *ret_notify_fd = fd;
+        return 0;
+}
+
+int seccomp_install_program(const void *prog, size_t n, int *ret_notify_fd)
+{
+        struct sock_fprog fp = { .len = (unsigned short)n, .filter = (struct sock_filter *)prog };
+
+        if (!prog || n == 0 || n > BPF_MAXINSNS)
+                return -EINVAL;
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return NEG_ERRNO();
+        int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                              SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+        if (fd < 0)
+                return NEG_ERRNO();
+        /* the listener is O_CLOEXEC already (the kernel's anon inode is made with it) */
         if (!ret_notify_fd)
                 (void)safe_close(fd);
         else

@@ -17,6 +17,9 @@
  * listener of its own filter. ret_notify_fd may be NULL (the listener is then closed: notified
  * syscalls fail with ENOSYS). 0 or -errno. Does not release ctx. */
 int seccomp_install(scmp_filter_ctx ctx, int *ret_notify_fd);
+/* The same for a compiled program (seccomp_policy_compile(): n struct sock_filter), loaded with
+ * the seccomp() syscall and SECCOMP_FILTER_FLAG_NEW_LISTENER: no libseccomp work in the child. */
+int seccomp_install_program(const void *prog, size_t n, int *ret_notify_fd);
 
 struct seccomp_violation {
         pid_t pid;        /* the calling thread, as the supervisor's pid namespace sees it */

@@ -26,6 +26,7 @@
 #include "common/macro.h"
 #include "policy/profile.h"
 #include "supervisor/caps.h"
+#include "supervisor/cgroup.h"
 #include "supervisor/mount.h"
 #include "supervisor/netns.h"
 
@@ -186,12 +187,12 @@ _noreturn_ static void agent_exec(const struct sandbox_config *c, int sock)
         environ = c->envp; /* execvp searches the sandbox's PATH */
 
 #if QCLAW_HAVE_SANDBOX_FILTERS
-        if (c->seccomp_ctx) {
+        if (c->seccomp_prog) {
                 int nfd = -1, r;
 
                 /* Last step before execve. The notification fd goes to the supervisor; this
                  * process (and the agent after it) never holds it. */
-                r = seccomp_install((scmp_filter_ctx)c->seccomp_ctx, &nfd);
+                r = seccomp_install_program(c->seccomp_prog, c->seccomp_len, &nfd);
                 if (r < 0)
                         child_fail(sock, r, "seccomp: install filter: %s", strerror(-(r)));
                 r = sbx_send(sock, SBX_NOTIFY_FD, 0, NULL, nfd);
@@ -269,6 +270,13 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         pid_t agent;
         int r, sfd;
 
+        /* 5 (first part). Resources: join the session's v1 cgroups ourselves while still the
+         * only thread (see cgroup_join_self: no global lock, no RCU grace period); a v2 cgroup
+         * was joined at clone. Done before anything is allocated in here. */
+        r = cgroup_join_self(c->cgroup);
+        if (r < 0)
+                child_fail(sock, r, "cgroup: join: %s", strerror(-(r)));
+
         /* Keep stdio and the channel to the supervisor, nothing else: no control socket, no
          * audit log, no listener of the supervisor's leaks in. */
         if (sock != 3) {
@@ -306,11 +314,7 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         if (r < 0)
                 child_fail(sock, r, "filesystem: %s", err);
 
-        /* 5. Resources. The supervisor moves us into the session's cgroups while we built the
-         * network and filesystem (a cgroup v1 migration waits for an RCU grace period); the
-         * cgroup namespace is rooted there once we are in. */
-        if (expect(sock, SBX_CGROUP) < 0)
-                _exit(125);
+        /* 5. Resources: the cgroup namespace is rooted in the session's cgroups (joined above). */
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(sock, -errno, "cgroup namespace: %s", strerror(errno));
         r = set_rlimits(c->profile);

@@ -432,6 +432,168 @@ static void test_profile_lists(void)
         CHECK(ctx == NULL);
 }
 
+/* whether a profile's deny list names syscall nr (then it is not a constant allow) */
+static bool strv_has_name(const struct profile *p, int nr)
+{
+        for (size_t i = 0; p && i < p->seccomp_deny.n; i++)
+                if (seccomp_syscall_resolve_name(p->seccomp_deny.items[i]) == nr)
+                        return true;
+        return false;
+}
+
+/* ---- seccomp_policy_compile (what qclaw-run loads) against libseccomp's program ---- */
+
+static size_t compare_programs(const struct profile *p, const char *label)
+{
+        scmp_filter_ctx ctx = NULL;
+        void *ref = NULL, *got = NULL;
+        size_t n_ref = 0, n_got = 0, diffs = 0, checked = 0;
+
+        CHECK(seccomp_policy_build(p, &ctx) == 0);
+        CHECK(ctx && seccomp_policy_export_bpf(ctx, &ref, &n_ref) == 0);
+        CHECK(seccomp_policy_compile(p, &got, &n_got) == 0);
+        seccomp_release(ctx);
+        if (!ref || !got) {
+                free(ref);
+                free(got);
+                return 0;
+        }
+        printf("# %s: libseccomp %zu instructions, direct %zu\n", label, n_ref, n_got);
+        CHECK(n_got < n_ref); /* and it loads: the live tests below use it */
+
+        /* argument values: the interesting ones, with and without high bits set */
+        static const uint64_t base[] = {
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 17, 18, 38, 40, 44, 58, 0x80,
+                0x800, 0x80801, 0x5412, 0x541C, 0x5413, 0x5401, 0x541B, 0x80045430,
+                0x10000000, 0x20000000, 0x40000000, 0x02000000, 0x04000000, 0x08000000,
+                0x00020000, 0x00000100, 0x00000200, 0x00000400, 0x80000000, 0x7fffffff,
+                0xfffffffe, 0xffffffff, 0x00400000, 0x00200000, 0x00100000, 0x01200011,
+                SOCK_STREAM | SOCK_CLOEXEC, SOCK_DGRAM | SOCK_NONBLOCK, SOCK_RAW | SOCK_CLOEXEC,
+        };
+        uint64_t vals[ELEMENTSOF(base) * 3];
+        size_t nv = 0;
+        for (size_t i = 0; i < ELEMENTSOF(base); i++) {
+                vals[nv++] = base[i];
+                vals[nv++] = base[i] | UINT64_C(0x100000000);
+                vals[nv++] = base[i] | UINT64_C(0xffffffff00000000);
+        }
+        /* protocols (third argument) */
+        static const uint64_t protos[] = { 0, 1, 2, 6, 15, 16, 17, 58, 255,
+                                           UINT64_C(0x100000011), UINT64_C(0x100000006),
+                                           UINT64_C(0xffffffff00000000) };
+        static const uint32_t arches[] = { X86_64, I386, AUDIT_ARCH_AARCH64, 0 };
+        static const uint32_t odd_nrs[] = { 0x3fffffff, 0x40000000, 0x40000001, 0x4000002a,
+                                            0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff };
+        const int arg_nrs[] = { __NR_socket, __NR_socketpair, __NR_ioctl, __NR_personality,
+                                __NR_clone, __NR_unshare };
+
+        for (size_t a = 0; a < ELEMENTSOF(arches); a++)
+                for (int k = 0; k < 1100 + (int)ELEMENTSOF(odd_nrs); k++) {
+                        uint32_t nr = k < 1100 ? (uint32_t)k : odd_nrs[k - 1100];
+                        bool args = false;
+                        for (size_t j = 0; j < ELEMENTSOF(arg_nrs); j++)
+                                args = args || (int)nr == arg_nrs[j];
+                        size_t n0 = args ? nv : 1, n1 = args ? nv : 1,
+                               n2 = args ? ELEMENTSOF(protos) : 1;
+                        for (size_t i0 = 0; i0 < n0; i0++)
+                                for (size_t i1 = 0; i1 < n1; i1++)
+                                        for (size_t i2 = 0; i2 < n2; i2++) {
+                                                struct sdata d = {
+                                                        .nr = (int32_t)nr, .arch = arches[a],
+                                                        .args = { vals[i0], vals[i1],
+                                                                  protos[i2] },
+                                                };
+                                                uint32_t x = bpf_run(ref, n_ref, &d);
+                                                uint32_t y = bpf_run(got, n_got, &d);
+                                                checked++;
+                                                if (x == y)
+                                                        continue;
+                                                if (diffs++ < 5)
+                                                        fprintf(stderr,
+                                                                "%s: arch %#x nr %#x args %#llx "
+                                                                "%#llx %#llx: libseccomp %#x, "
+                                                                "direct %#x\n",
+                                                                label, arches[a], nr,
+                                                                (unsigned long long)d.args[0],
+                                                                (unsigned long long)d.args[1],
+                                                                (unsigned long long)d.args[2], x,
+                                                                y);
+                                        }
+                }
+        CHECK(diffs == 0);
+        CHECK(checked > 100000);
+
+        /* constant verdicts are reachable from arch and nr alone (the kernel's action cache):
+         * walk the program as the kernel's seccomp_is_const_allow() does */
+        static const int heavy[] = { __NR_read, __NR_write, __NR_openat, __NR_close,
+                                     __NR_newfstatat, __NR_statx, __NR_getdents64, __NR_futex,
+                                     __NR_mmap, __NR_lseek, __NR_fstat, __NR_lstat };
+        const struct sock_filter *f = got;
+        for (size_t i = 0; i < ELEMENTSOF(heavy); i++) {
+                uint32_t A = 0;
+                bool constant = false;
+                for (size_t pc = 0; pc < n_got; pc++) {
+                        uint16_t c = f[pc].code;
+                        if (c == (BPF_LD | BPF_W | BPF_ABS) && f[pc].k == 0)
+                                A = (uint32_t)heavy[i];
+                        else if (c == (BPF_LD | BPF_W | BPF_ABS) && f[pc].k == 4)
+                                A = X86_64;
+                        else if (c == (BPF_RET | BPF_K)) {
+                                constant = f[pc].k == SECCOMP_RET_ALLOW;
+                                break;
+                        } else if (c == (BPF_JMP | BPF_JA))
+                                pc += f[pc].k;
+                        else if (c == (BPF_JMP | BPF_JEQ | BPF_K))
+                                pc += A == f[pc].k ? f[pc].jt : f[pc].jf;
+                        else if (c == (BPF_JMP | BPF_JGE | BPF_K))
+                                pc += A >= f[pc].k ? f[pc].jt : f[pc].jf;
+                        else
+                                break; /* an argument load: not constant */
+                }
+                if (!constant && !strv_has_name(p, heavy[i]))
+                        fprintf(stderr, "%s: syscall %d is not a constant allow\n", label,
+                                heavy[i]);
+                CHECK(constant || strv_has_name(p, heavy[i]));
+        }
+        free(ref);
+        free(got);
+        return checked;
+}
+
+static void test_direct_compiler(void)
+{
+        compare_programs(NULL, "default");
+        struct profile p = { 0 };
+        p.seccomp_deny = (struct strv){ .items = deny_items, .n = 3 };
+        p.seccomp_allow = (struct strv){ .items = allow_items, .n = 3 };
+        compare_programs(&p, "deny getcwd,socket,clone; allow ptrace,personality,getpid");
+        static char *deny2[] = { "ioctl", "socketpair", "unshare", "clone3", "read", "mount",
+                                 "futex_wait", "personality", NULL };
+        static char *allow2[] = { "process_vm_readv", "mbind", NULL };
+        p.seccomp_deny = (struct strv){ .items = deny2, .n = 8 };
+        p.seccomp_allow = (struct strv){ .items = allow2, .n = 2 };
+        compare_programs(&p, "deny ioctl,socketpair,unshare,clone3,read,...");
+
+        /* the same refusals as seccomp_policy_build */
+        char *bad[] = { "mount", NULL };
+        void *buf = NULL;
+        size_t n = 0;
+        p.seccomp_deny = (struct strv){ 0 };
+        p.seccomp_allow = (struct strv){ .items = bad, .n = 1 };
+        CHECK(seccomp_policy_compile(&p, &buf, &n) == -EPERM);
+        char *unknown[] = { "no_such_call", NULL };
+        p.seccomp_allow = (struct strv){ 0 };
+        p.seccomp_deny = (struct strv){ .items = unknown, .n = 1 };
+        CHECK(seccomp_policy_compile(&p, &buf, &n) == -EINVAL);
+        CHECK(buf == NULL);
+
+        /* the fixed table holds for the direct program too */
+        CHECK(seccomp_policy_compile(NULL, &buf, &n) == 0);
+        if (buf)
+                check_table(buf, n);
+        free(buf);
+}
+
 static void test_ratelimit_and_json(void)
 {
         struct seccomp_ratelimit rl = SECCOMP_RATELIMIT_INIT(1000000, 3);
@@ -464,6 +626,7 @@ int main(void)
 {
         test_default_table();
         test_profile_lists();
+        test_direct_compiler();
         test_ratelimit_and_json();
         test_seccomp_live();
         return TEST_DONE();
