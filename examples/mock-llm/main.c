@@ -349,12 +349,13 @@ int main(int argc, char **argv)
                 { "require-key", required_argument, NULL, 'k' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
                 {},
         };
         const char *listen_spec = "127.0.0.1:0";
         int c;
         log_init(argv[0]);
-        while ((c = getopt_long(argc, argv, "l:c:d:s:m:k:qh", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "l:c:d:s:m:k:qhV", opts, NULL)) >= 0) {
                 int r = 0;
                 switch (c) {
                 case 'l': listen_spec = optarg; break;
@@ -369,6 +370,7 @@ int main(int argc, char **argv)
                 case 'k': mock_cfg.require_key = optarg; break;
                 case 'q': mock_cfg.quiet = true; break;
                 case 'h': usage(stdout); return 0;
+                case 'V': printf("mock-llm (qclaw) %s\n", QCLAW_VERSION); return 0;
                 default: usage(stderr); return 2;
                 }
                 if (r < 0) {
