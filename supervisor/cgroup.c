@@ -141,7 +141,7 @@ static void remove_stale(const char *dir)
                         continue;
                 if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, n) >= sizeof(path) ||
                     fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-                    now - st.st_ctime < STALE_AGE_SEC)
+                    now - st.st_mtime < STALE_AGE_SEC)
                         continue;
                 snprintf(procs_path, sizeof(procs_path), "%s/cgroup.procs", path);
                 if (read_file_bounded(procs_path, 64, &procs, &len) < 0 || len != 0)

@@ -26,7 +26,7 @@ int cgroup_parse_proc_self(const char *text, const char *controller, char *out, 
 /* Create the session's cgroup(s) named `name` below our own and set memory_max / pids_max
  * (0 = no limit). First removes stale session cgroups beside it (left by a supervisor that was
  * killed): only names "qclaw-s-" + 8 hex digits, only empty ones (no process, no child cgroup)
- * created more than a minute ago. Never fails for lack of a facility: *ret says what is limited and `note`
+ * created (mtime) more than a minute ago. Never fails for lack of a facility: *ret says what is limited and `note`
  * explains what is not. -errno only for memory allocation failure. */
 int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
                    struct cgroup_session **ret, char *note, size_t notelen);

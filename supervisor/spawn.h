@@ -16,7 +16,8 @@ enum sbx_msg_type {
         SBX_GO = 1,     /* parent -> init: ids mapped: start building */
         SBX_LISTENER,   /* init -> parent: + fd, the session listener 127.0.0.1:32125 inside */
         SBX_READY,      /* init -> parent: sandbox built; value = Landlock ABI or -errno */
-        SBX_EXEC,       /* parent -> init: session recorded and attached: start the agent */
+        SBX_EXEC,       /* parent -> init: session recorded and attached: start the agent once
+                         * ready (may arrive before SBX_READY is sent) */
         SBX_NOTIFY_FD,  /* agent (before execve) -> parent: + fd, seccomp notification fd */
         SBX_SOCKET_REQ, /* parent -> init: value = port; make a TCP socket in the netns */
         SBX_SOCKET,     /* init -> parent: + fd, value = port */

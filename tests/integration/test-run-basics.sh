@@ -80,9 +80,12 @@ out=$(run_q "$prof" sh -c '
   echo x >/tmp/t && echo "tmp-writable"
   [ -c /dev/null ] && [ -c /dev/urandom ] && echo "dev-ok"
   [ -e /dev/sda ] || [ -e /dev/mem ] || echo "dev-minimal"
-  grep -q " / tmpfs ro" /proc/mounts && echo "root-ro"')
+  grep -q " / tmpfs ro" /proc/mounts && echo "root-ro"
+  ls / | grep -qx usr && echo "ls-root"
+  ls '"$T"' | grep -qx home && echo "ls-ancestor"')
 for w in ws-writable usr-ro etc-ro home-ro visible ssh-empty netrc-empty no-run no-host-sockets \
-        no-x11 no-tmp-socket no-control-socket tmp-writable dev-ok dev-minimal root-ro; do
+        no-x11 no-tmp-socket no-control-socket tmp-writable dev-ok dev-minimal root-ro ls-root \
+        ls-ancestor; do
         check "filesystem: $w" grep -qx "$w" <<<"$out"
 done
 check "workspace write visible on the host, owned by the user" [ "$(stat -c %u "$WS/written")" = "$AGENT_UID" ]

@@ -53,4 +53,38 @@ check "memory balloon past memory_max is killed (SIGKILL -> 137)" [ "$rc" = 137 
 check "a small allocation works" [ "$(run_q "$prof" python3 -c 'x = bytearray(8 << 20); print(len(x))')" = 8388608 ]
 sid=$(sed -n 's/.*"event":"session_end","session":"\(s-[0-9a-f]*\)".*/\1/p' "$T/audit.jsonl" | tail -n 1)
 check "the session's cgroups are removed afterwards ($sid)" test -n "$sid" -a -z "$(find /sys/fs/cgroup -maxdepth 4 -name "qclaw-$sid" 2>/dev/null)"
+
+# --- stale session cgroups (a supervisor killed with SIGKILL) are removed on the next start ---
+# Beside the session's own cgroup: an old empty one of ours goes; a fresh one (a session
+# starting right now), an old one with a process, and other names stay.
+run_q "$prof" sh -c 'sleep 0.3' &
+qpid=$!
+for _ in $(seq 50); do
+        d=$(find /sys/fs/cgroup -maxdepth 4 -type d -name "qclaw-s-*" 2>/dev/null | head -n 1)
+        [ -n "$d" ] && break; sleep 0.02
+done
+wait $qpid || true
+if [ -z "${d:-}" ]; then
+        skip_or_fail "no session cgroup seen"
+fi
+parent=$(dirname "$d")
+stale="$parent/qclaw-s-0badf00d" fresh="$parent/qclaw-s-0badf00e" busy="$parent/qclaw-s-0badf00f"
+other="$parent/qclaw-x-0badf00d" long="$parent/qclaw-s-0badf00d0"
+_cleanup_dirs=("$stale" "$fresh" "$busy" "$other" "$long")
+_cleanup_cg() {
+        kill "${bpid:-}" 2>/dev/null || true; wait "${bpid:-}" 2>/dev/null || true
+        for x in "${_cleanup_dirs[@]}"; do rmdir "$x" 2>/dev/null || true; done
+        _cleanup
+}
+trap _cleanup_cg EXIT
+mkdir "$stale" "$fresh" "$busy" "$other" "$long"
+sleep 300 &
+bpid=$!
+echo "$bpid" >"$busy/cgroup.procs"
+touch -m -d '-5 minutes' "$stale" "$busy" "$other" "$long"
+run_q "$prof" true
+check "an old empty qclaw-s-* cgroup is removed at start" [ ! -d "$stale" ]
+check "a fresh empty one stays (a session may be starting)" [ -d "$fresh" ]
+check "an old one with a process stays" [ -d "$busy" ]
+check "other names stay" test -d "$other" -a -d "$long"
 finish
