@@ -4,12 +4,17 @@
  *   bench-proxy ttfc URL N                    sequential streams: time to first chunk p50/p99 us
  *   bench-proxy streams URL N HOLD_FILE       N concurrent streams; writes HOLD_FILE once all
  *                                             have their first chunk, then reports completions
- * Env BENCH_TOKEN: bearer token. Output: one "key value" per line. Trust level: test tool. */
+ *   bench-proxy soak URL N SECONDS HOLD_FILE  keep N streams open for SECONDS (a finished stream is
+ *                                             replaced at once); HOLD_FILE as for streams
+ * Env BENCH_TOKEN: bearer token, BENCH_MODEL: model. Output: one "key value" per line, including
+ * client_cpu_us_per_req (this load generator's own CPU per request, to show it is not the
+ * bottleneck). Trust level: test tool. */
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static char body_plain[256], body_stream[256];
@@ -66,8 +71,27 @@ static int cmp(const void *a, const void *b)
 
 static void pct(const char *name, double *v, int n)
 {
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+                sum += v[i];
         qsort(v, n, sizeof(double), cmp);
-        printf("%s_p50_us %.1f\n%s_p99_us %.1f\n", name, v[n / 2], name, v[(int)(n * 0.99)]);
+        printf("%s_p50_us %.1f\n%s_p99_us %.1f\n%s_mean_us %.1f\n", name, v[n / 2], name,
+               v[(int)(n * 0.99)], name, sum / n);
+}
+
+static double cpu_us(void)
+{
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        return ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1e6 +
+               ru.ru_stime.tv_usec;
+}
+
+static void touch(const char *path)
+{
+        FILE *f = fopen(path, "we");
+        if (f)
+                fclose(f);
 }
 
 int main(int argc, char **argv)
@@ -97,7 +121,10 @@ int main(int argc, char **argv)
                 bool stream = !strcmp(mode, "ttfc");
                 double *v = calloc(n, sizeof(double));
                 struct xfer x = { 0 };
+                double c0 = 0;
                 for (int i = -20; i < n; i++) { /* 20 warm-up requests */
+                        if (i == 0)
+                                c0 = cpu_us();
                         setup(&x, url, stream ? body_stream : body_plain);
                         if (curl_easy_perform(x.h) != CURLE_OK)
                                 return 1;
@@ -106,6 +133,7 @@ int main(int argc, char **argv)
                                 v[i] = t;
                 }
                 pct(mode, v, n);
+                printf("client_cpu_us_per_req %.1f\n", (cpu_us() - c0) / n);
                 return 0;
         }
         CURLM *m = curl_multi_init();
@@ -117,7 +145,7 @@ int main(int argc, char **argv)
                         setup(&xs[i], url, body_plain);
                         curl_multi_add_handle(m, xs[i].h);
                 }
-                double start = now_us(), end = start + secs * 1e6;
+                double start = now_us(), end = start + secs * 1e6, c0 = cpu_us();
                 long done = 0, errors = 0;
                 int running = 1;
                 while (running) {
@@ -145,39 +173,50 @@ int main(int argc, char **argv)
                                 break;
                 }
                 double el = (now_us() - start) / 1e6;
-                printf("throughput_rps %.0f\nerrors %ld\n", done / el, errors);
+                printf("throughput_rps %.0f\nerrors %ld\nclient_cpu_us_per_req %.1f\n", done / el,
+                       errors, done ? (cpu_us() - c0) / done : 0);
                 return errors ? 1 : 0;
         }
-        if (!strcmp(mode, "streams")) {
-                const char *hold = argc > 4 ? argv[4] : NULL;
+        if (!strcmp(mode, "streams") || !strcmp(mode, "soak")) {
+                bool soak = !strcmp(mode, "soak");
+                double secs = soak && argc > 4 ? strtod(argv[4], NULL) : 0;
+                const char *hold = argc > (soak ? 5 : 4) ? argv[soak ? 5 : 4] : NULL;
                 for (int i = 0; i < n; i++) {
                         setup(&xs[i], url, body_stream);
                         curl_multi_add_handle(m, xs[i].h);
                 }
-                int running = 1, ok = 0, failed = 0;
+                int running = 1;
+                long ok = 0, failed = 0;
                 bool held = false;
-                double start = now_us();
+                double start = now_us(), end = start + secs * 1e6;
                 while (running) {
                         curl_multi_perform(m, &running);
                         CURLMsg *msg;
                         int left;
                         while ((msg = curl_multi_info_read(m, &left))) {
+                                struct xfer *x;
                                 long code = 0;
+                                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
                                 curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
                                 if (msg->data.result == CURLE_OK && code == 200)
                                         ok++;
                                 else
                                         failed++;
-                                curl_multi_remove_handle(m, msg->easy_handle);
+                                curl_multi_remove_handle(m, x->h);
+                                if (soak && now_us() < end) { /* replace it: keep N open */
+                                        setup(x, url, body_stream);
+                                        x->got_first = true; /* counted as open already */
+                                        curl_multi_add_handle(m, x->h);
+                                        running = 1;
+                                }
                         }
                         if (!held) {
                                 int first = 0;
                                 for (int i = 0; i < n; i++)
                                         first += xs[i].got_first;
-                                if (first == n && hold) {
-                                        FILE *f = fopen(hold, "we");
-                                        if (f)
-                                                fclose(f);
+                                if (first == n) {
+                                        if (hold)
+                                                touch(hold);
                                         held = true;
                                         printf("all_streams_open_after_ms %.0f\n",
                                                (now_us() - start) / 1e3);
@@ -186,7 +225,7 @@ int main(int argc, char **argv)
                         }
                         curl_multi_poll(m, NULL, 0, 100, NULL);
                 }
-                printf("streams_ok %d\nstreams_failed %d\n", ok, failed);
+                printf("streams_ok %ld\nstreams_failed %ld\n", ok, failed);
                 return failed ? 1 : 0;
         }
         return 2;
