@@ -177,15 +177,14 @@ static char *make_child(const char *mount, const char *self_text, const char *co
         return strdup(path);
 }
 
-int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
-                   struct cgroup_session **ret, char *note, size_t notelen)
+int cgroup_prepare_v2(const char *name, uint64_t memory_max, uint64_t pids_max,
+                      struct cgroup_session **ret)
 {
         _cleanup_free_ char *self = NULL;
         struct cgroup_session *s;
         const char *v2_mount = NULL;
         size_t len;
 
-        note[0] = '\0';
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
@@ -193,50 +192,68 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
         *ret = s;
         if (memory_max == 0 && pids_max == 0)
                 return 0;
-        if (read_file_bounded("/proc/self/cgroup", 64 * 1024, &self, &len) < 0) {
-                snprintf(note, notelen, "/proc/self/cgroup unreadable");
-                return 0;
-        }
+        if (read_file_bounded("/proc/self/cgroup", 64 * 1024, &self, &len) < 0)
+                return 0; /* cgroup_prepare_v1 notes it */
 
         if (is_fs("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC))
                 v2_mount = "/sys/fs/cgroup";
         else if (is_fs("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC))
                 v2_mount = "/sys/fs/cgroup/unified";
+        if (!v2_mount)
+                return 0;
 
-        if (v2_mount) {
-                char own[CG_PATH_MAX / 2], parent[CG_PATH_MAX], ctl[CG_PATH_MAX + 32];
+        char own[CG_PATH_MAX / 2], parent[CG_PATH_MAX], ctl[CG_PATH_MAX + 32];
 
-                if (cgroup_parse_proc_self(self, "", own, sizeof(own)) == 0 &&
-                    (size_t)snprintf(parent, sizeof(parent), "%s%s", v2_mount,
-                                     strcmp(own, "/") == 0 ? "" : own) < sizeof(parent)) {
-                        snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", parent);
-                        /* Enable what the parent offers (fails quietly under the
-                         * no-internal-processes rule; we then fall back to v1). */
-                        bool mem = memory_max && file_has_word(ctl, "memory");
-                        bool pids = pids_max && file_has_word(ctl, "pids");
+        if (cgroup_parse_proc_self(self, "", own, sizeof(own)) == 0 &&
+            (size_t)snprintf(parent, sizeof(parent), "%s%s", v2_mount,
+                             strcmp(own, "/") == 0 ? "" : own) < sizeof(parent)) {
+                snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", parent);
+                /* Enable what the parent offers (fails quietly under the no-internal-processes
+                 * rule; we then fall back to v1). */
+                bool mem = memory_max && file_has_word(ctl, "memory");
+                bool pids = pids_max && file_has_word(ctl, "pids");
 
-                        if (mem)
-                                (void)write_str(parent, "cgroup.subtree_control", "+memory");
-                        if (pids)
-                                (void)write_str(parent, "cgroup.subtree_control", "+pids");
-                        /* Joining a v2 cgroup costs an RCU grace period: only when it limits
-                         * something (hybrid hosts often have no controller in v2). */
-                        if (mem || pids)
-                                s->v2_dir = make_child(v2_mount, self, "", name);
-                }
-                if (s->v2_dir) {
-                        snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", s->v2_dir);
-                        if (memory_max && file_has_word(ctl, "memory") &&
-                            write_u64(s->v2_dir, "memory.max", memory_max) == 0) {
-                                (void)write_str(s->v2_dir, "memory.swap.max", "0");
-                                s->memory_limited = true;
-                        }
-                        if (pids_max && file_has_word(ctl, "pids") &&
-                            write_u64(s->v2_dir, "pids.max", pids_max) == 0)
-                                s->pids_limited = true;
-                }
+                if (mem)
+                        (void)write_str(parent, "cgroup.subtree_control", "+memory");
+                if (pids)
+                        (void)write_str(parent, "cgroup.subtree_control", "+pids");
+                /* Only when it limits something (hybrid hosts often have no controller in v2). */
+                if (mem || pids)
+                        s->v2_dir = make_child(v2_mount, self, "", name);
         }
+        if (s->v2_dir) {
+                snprintf(ctl, sizeof(ctl), "%s/cgroup.controllers", s->v2_dir);
+                if (memory_max && file_has_word(ctl, "memory") &&
+                    write_u64(s->v2_dir, "memory.max", memory_max) == 0) {
+                        (void)write_str(s->v2_dir, "memory.swap.max", "0");
+                        s->memory_limited = true;
+                }
+                if (pids_max && file_has_word(ctl, "pids") &&
+                    write_u64(s->v2_dir, "pids.max", pids_max) == 0)
+                        s->pids_limited = true;
+        }
+        /* Born in it (CLONE_INTO_CGROUP, no migration) when it limits something. */
+        if (s->v2_dir && (s->memory_limited || s->pids_limited)) {
+                s->v2_fd = open(s->v2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (s->v2_fd < 0)
+                        return NEG_ERRNO();
+        }
+        return 0;
+}
 
+int cgroup_prepare_v1(struct cgroup_session *s, const char *name, uint64_t memory_max,
+                      uint64_t pids_max, char *note, size_t notelen)
+{
+        _cleanup_free_ char *self = NULL;
+        size_t len;
+
+        note[0] = '\0';
+        if (memory_max == 0 && pids_max == 0)
+                return 0;
+        if (read_file_bounded("/proc/self/cgroup", 64 * 1024, &self, &len) < 0) {
+                snprintf(note, notelen, "/proc/self/cgroup unreadable");
+                return 0;
+        }
         if (memory_max && !s->memory_limited &&
             is_fs("/sys/fs/cgroup/memory", CGROUP_SUPER_MAGIC)) {
                 s->v1_mem_dir = make_child("/sys/fs/cgroup/memory", self, "memory", name);
@@ -254,13 +271,7 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
                 if (s->v1_pids_dir && write_u64(s->v1_pids_dir, "pids.max", pids_max) == 0)
                         s->pids_limited = true;
         }
-
-        /* v2: born in it (CLONE_INTO_CGROUP) when it limits something; v1: init joins. */
-        if (s->v2_dir && (s->memory_limited || s->pids_limited)) {
-                s->v2_fd = open(s->v2_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (s->v2_fd < 0)
-                        return NEG_ERRNO();
-        }
+        /* init joins these itself (cgroup_join_self) */
         const char *v1[] = { s->v1_mem_dir, s->v1_pids_dir };
         for (size_t i = 0; i < ELEMENTSOF(v1); i++) {
                 char path[CG_PATH_MAX];
@@ -283,13 +294,32 @@ int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
         return 0;
 }
 
+int cgroup_prepare(const char *name, uint64_t memory_max, uint64_t pids_max,
+                   struct cgroup_session **ret, char *note, size_t notelen)
+{
+        int r = cgroup_prepare_v2(name, memory_max, pids_max, ret);
+
+        note[0] = '\0';
+        if (r < 0)
+                return r;
+        return cgroup_prepare_v1(*ret, name, memory_max, pids_max, note, notelen);
+}
+
+int cgroup_join_fd(int tasks_fd)
+{
+        if (write(tasks_fd, "0", 1) != 1)
+                return NEG_ERRNO();
+        return 0;
+}
+
 int cgroup_join_self(const struct cgroup_session *s)
 {
         for (size_t i = 0; s && i < ELEMENTSOF(s->v1_tasks_fd); i++) {
                 if (s->v1_tasks_fd[i] < 0)
                         continue;
-                if (write(s->v1_tasks_fd[i], "0", 1) != 1)
-                        return NEG_ERRNO();
+                int r = cgroup_join_fd(s->v1_tasks_fd[i]);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

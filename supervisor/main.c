@@ -306,7 +306,7 @@ int main(int argc, char **argv)
         struct run_options o;
         struct identity id = {};
         struct profile *profile = NULL;
-        char err[POLICY_ERR_MAX], workspace[PATH_MAX], note[CGROUP_NOTE_MAX];
+        char err[POLICY_ERR_MAX], workspace[PATH_MAX], note[CGROUP_NOTE_MAX], cgname[64];
         _cleanup_free_ char *profile_path = NULL;
         struct forward *fwd = NULL;
         _cleanup_free_ void *seccomp_prog = NULL;
@@ -360,25 +360,6 @@ int main(int argc, char **argv)
         }
 #endif
 
-        /* The outside resources the session needs, before anything is cloned. */
-        {
-                struct audit_options ao = { .fsync = AUDIT_SYNC_CALLER };
-
-                r = audit_log_open(o.audit_log, &ao, &S.session.audit);
-                if (r < 0) {
-                        if (o.audit_log_given || !id.userns)
-                                fail("audit log: %s: %s", o.audit_log, strerror(-r));
-                        log_info("audit log %s: %s; session records off (pass --audit-log)",
-                                 o.audit_log, strerror(-r));
-                }
-        }
-        if (profile->network == PROFILE_NETWORK_PROXY) {
-                S.session.control_fd = control_connect(o.proxy_socket);
-                if (S.session.control_fd < 0)
-                        fail("attach to proxy failed: %s: %s (is qclaw-proxy running? start it "
-                             "with: systemctl start qclaw-proxy)",
-                             o.proxy_socket, strerror(-S.session.control_fd));
-        }
         {
                 uint16_t bad = 0;
 
@@ -389,21 +370,11 @@ int main(int argc, char **argv)
         r = session_new_id(S.session.id);
         if (r < 0)
                 fail("session id: %s", strerror(-r));
-        {
-                char name[64];
-
-                snprintf(name, sizeof(name), "qclaw-%s", S.session.id);
-                r = cgroup_prepare(name, profile->memory_max, profile->pids_max, &S.cgroup,
-                                   note, sizeof(note));
-                if (r < 0)
-                        fail("cgroup: %s", strerror(-r));
-                if (note[0]) {
-                        if (id.userns)
-                                log_info("cgroup: %s; rlimits only", note);
-                        else
-                                log_warn("cgroup: %s; rlimits only", note);
-                }
-        }
+        snprintf(cgname, sizeof(cgname), "qclaw-%s", S.session.id);
+        /* v2 before clone (init is born in it); v1 while init builds (below). */
+        r = cgroup_prepare_v2(cgname, profile->memory_max, profile->pids_max, &S.cgroup);
+        if (r < 0)
+                fail("cgroup: %s", strerror(-r));
         {
                 struct env_identity ei = { .home = id.home, .user = id.user,
                                            .proxy = profile->network == PROFILE_NETWORK_PROXY };
@@ -437,7 +408,6 @@ int main(int argc, char **argv)
                 .seccomp_prog = seccomp_prog,
                 .seccomp_len = seccomp_len,
                 .cgroup_fd = S.cgroup->v2_fd,
-                .cgroup = S.cgroup,
         };
         r = sandbox_spawn(&cfg, &S.pid, &S.pidfd, &sock);
         if (r < 0)
@@ -451,6 +421,49 @@ int main(int argc, char **argv)
         }
         if (sbx_send(sock, SBX_GO, 0, NULL, -1) < 0)
                 fail("sandbox setup: the sandbox's init died at start");
+
+        /* The outside resources the session needs, made while init builds the network and
+         * filesystem: the audit log, the proxy's control connection, v1 cgroups (whose `tasks`
+         * files init gets to join itself before step 5). */
+        {
+                struct audit_options ao = { .fsync = AUDIT_SYNC_CALLER };
+
+                r = audit_log_open(o.audit_log, &ao, &S.session.audit);
+                if (r < 0) {
+                        if (o.audit_log_given || !id.userns)
+                                fail("audit log: %s: %s", o.audit_log, strerror(-r));
+                        log_info("audit log %s: %s; session records off (pass --audit-log)",
+                                 o.audit_log, strerror(-r));
+                }
+        }
+        if (profile->network == PROFILE_NETWORK_PROXY) {
+                S.session.control_fd = control_connect(o.proxy_socket);
+                if (S.session.control_fd < 0)
+                        fail("attach to proxy failed: %s: %s (is qclaw-proxy running? start it "
+                             "with: systemctl start qclaw-proxy)",
+                             o.proxy_socket, strerror(-S.session.control_fd));
+        }
+        r = cgroup_prepare_v1(S.cgroup, cgname, profile->memory_max, profile->pids_max, note,
+                              sizeof(note));
+        if (r < 0)
+                fail("cgroup: %s", strerror(-r));
+        if (note[0]) {
+                if (id.userns)
+                        log_info("cgroup: %s; rlimits only", note);
+                else
+                        log_warn("cgroup: %s; rlimits only", note);
+        }
+        {
+                int fds[ELEMENTSOF(S.cgroup->v1_tasks_fd)], n = 0;
+
+                for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                        if (S.cgroup->v1_tasks_fd[i] >= 0)
+                                fds[n++] = S.cgroup->v1_tasks_fd[i];
+                for (int i = 0; i == 0 || i < n; i++)
+                        if (sbx_send(sock, SBX_CGROUP, n > 0 ? n - i - 1 : 0, NULL,
+                                     n > 0 ? fds[i] : -1) < 0)
+                                fail("sandbox setup: the sandbox's init died during setup");
+        }
 
         /* 3. The session listener, made inside, goes to the proxy. */
         if (cfg.proxy) {

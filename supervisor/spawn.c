@@ -270,12 +270,6 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         pid_t agent;
         int r, sfd;
 
-        /* 5 (first part). Resources: join the session's v1 cgroups ourselves while still the
-         * only thread (see cgroup_join_self: no global lock, no RCU grace period); a v2 cgroup
-         * was joined at clone. Done before anything is allocated in here. */
-        r = cgroup_join_self(c->cgroup);
-        if (r < 0)
-                child_fail(sock, r, "cgroup: join: %s", strerror(-(r)));
 
         /* Keep stdio and the channel to the supervisor, nothing else: no control socket, no
          * audit log, no listener of the supervisor's leaks in. */
@@ -314,7 +308,26 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         if (r < 0)
                 child_fail(sock, r, "filesystem: %s", err);
 
-        /* 5. Resources: the cgroup namespace is rooted in the session's cgroups (joined above). */
+        /* 5. Resources. The supervisor made the session's v1 cgroups while we built the network
+         * and filesystem and sends their `tasks` files: we join them ourselves, still the only
+         * thread (cgroup_join_fd: no global lock, no RCU grace period); a v2 cgroup was joined
+         * at clone. The cgroup namespace is then rooted there. */
+        for (;;) {
+                struct sbx_msg m;
+                int fd;
+
+                r = sbx_recv(sock, &m, &fd);
+                if (r < 0 || m.type != SBX_CGROUP) {
+                        safe_close(fd);
+                        _exit(125);
+                }
+                r = fd >= 0 ? cgroup_join_fd(fd) : 0;
+                safe_close(fd);
+                if (r < 0)
+                        child_fail(sock, r, "cgroup: join: %s", strerror(-(r)));
+                if (m.value == 0)
+                        break;
+        }
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(sock, -errno, "cgroup namespace: %s", strerror(errno));
         r = set_rlimits(c->profile);

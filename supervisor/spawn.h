@@ -9,11 +9,12 @@
 #include <sys/types.h>
 
 struct profile;
-struct cgroup_session;
 
 /* Parent <-> sandbox init messages (SOCK_SEQPACKET socketpair, at most one fd each). */
 enum sbx_msg_type {
         SBX_GO = 1,     /* parent -> init: ids mapped: start building */
+        SBX_CGROUP,     /* parent -> init: + a v1 `tasks` fd to join, or none; value = how
+                         * many SBX_CGROUP follow (awaited before step 5) */
         SBX_LISTENER,   /* init -> parent: + fd, the session listener 127.0.0.1:32125 inside */
         SBX_READY,      /* init -> parent: sandbox built; value = Landlock ABI or -errno */
         SBX_EXEC,       /* parent -> init: session recorded and attached: start the agent once
@@ -49,7 +50,6 @@ struct sandbox_config {
         const void *seccomp_prog; /* seccomp_policy_compile() output, or NULL */
         size_t seccomp_len;       /* its instruction count */
         int cgroup_fd;        /* cgroup v2 directory to clone into, or -1 */
-        const struct cgroup_session *cgroup; /* v1 hierarchies init joins itself, or NULL */
 };
 
 /* Forwarded to the agent (through init): SIGHUP INT QUIT TERM USR1 USR2 WINCH. The parent
