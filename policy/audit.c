@@ -32,7 +32,7 @@ struct audit_log {
         char *path;
         struct audit_options opts;
         int fd;
-        pid_t pid; /* the process that opened fd: a forked child must not share its flock */
+        unsigned fork_gen; /* fork generation that opened fd: a child must not share its flock */
         pthread_mutex_t mutex; /* flock is per open file: serialise this handle's threads */
 
         /* chain state after our last write, valid while the file is unchanged */
@@ -42,12 +42,27 @@ struct audit_log {
         uint64_t size;
         uint64_t seq;
         char hash[AUDIT_HASH_HEX + 1];
+        uint64_t path_checked_us; /* monotonic time the path last named our fd's file */
 
         char *body; /* the caller's fields, compact JSON, AUDIT_LINE_MAX + 1 bytes */
         char *line; /* '\n'? + record + '\n' */
 };
 
 #define LINE_BUF_SIZE (AUDIT_LINE_MAX + 2)
+/* How long a verified "the path names our fd" stays trusted on the fast path (below). */
+#define PATH_RECHECK_US (1000 * 1000)
+
+/* getpid() is a system call on every append otherwise: count forks instead. */
+static unsigned fork_generation;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void on_fork_child(void)
+{
+        fork_generation++;
+}
+static void register_atfork(void)
+{
+        (void)pthread_atfork(NULL, NULL, on_fork_child);
+}
 
 static int open_file(const char *path)
 {
@@ -85,7 +100,8 @@ int audit_log_open(const char *path, const struct audit_options *opts, struct au
                 return -ENOMEM;
         }
         pthread_mutex_init(&log->mutex, NULL);
-        log->pid = getpid();
+        pthread_once(&atfork_once, register_atfork);
+        log->fork_gen = fork_generation;
         log->fd = open_file(path);
         if (log->fd < 0) {
                 int r = log->fd;
@@ -112,14 +128,20 @@ struct audit_log *audit_log_close(struct audit_log *log)
 }
 
 /* Take LOCK_EX on the file the path currently names, reopening if another writer rotated it
- * away from under our fd. Fills st with the locked file's fstat. */
+ * away from under our fd. Fills st with the locked file's fstat.
+ *
+ * Fast path (no stat of the path): the locked file is exactly as we left it (same inode, same
+ * size as after our last write, still linked) and the path was seen naming it less than
+ * PATH_RECHECK_US ago. Every writer rotates only right after appending under the lock, so a
+ * file nobody appended to since our last write was not rotated away by a writer; the periodic
+ * recheck bounds how long a rename by something else (an administrator) goes unnoticed. */
 static int lock_current(struct audit_log *log, struct stat *st)
 {
-        if (log->pid != getpid()) {
+        if (log->fork_gen != fork_generation) {
                 /* A forked child shares the parent's open file description, and with it the
                  * flock: take a description of our own (closing ours keeps the parent's lock). */
                 log->fd = safe_close(log->fd);
-                log->pid = getpid();
+                log->fork_gen = fork_generation;
         }
         for (unsigned attempt = 0; attempt < 100; attempt++) {
                 if (log->fd < 0) {
@@ -138,9 +160,16 @@ static int lock_current(struct audit_log *log, struct stat *st)
                         flock(log->fd, LOCK_UN);
                         return r;
                 }
-                if (stat(log->path, &pst) == 0 && pst.st_dev == st->st_dev &&
-                    pst.st_ino == st->st_ino)
+                uint64_t now = now_usec();
+                if (log->cached && log->dev == st->st_dev && log->ino == st->st_ino &&
+                    log->size == (uint64_t)st->st_size && st->st_nlink > 0 &&
+                    now - log->path_checked_us < PATH_RECHECK_US)
                         return 0;
+                if (stat(log->path, &pst) == 0 && pst.st_dev == st->st_dev &&
+                    pst.st_ino == st->st_ino) {
+                        log->path_checked_us = now;
+                        return 0;
+                }
                 /* renamed (rotated) or unlinked: drop it and open what the path names now */
                 log->fd = safe_close(log->fd); /* also releases the lock */
         }
@@ -287,7 +316,7 @@ static int dump_fields(struct audit_log *log, const json_t *fields)
 
 /* Compose '\n'? + record + '\n' into log->line for seq/prev. Returns the total length (the
  * record's hash in ret_hash) or -E2BIG. */
-static int compose(struct audit_log *log, size_t body_len, bool torn, uint64_t seq,
+static int compose(char *out, const char *body, size_t body_len, bool torn, uint64_t seq,
                    const char *prev, char ret_hash[AUDIT_HASH_HEX + 1])
 {
         char ts[32];
@@ -301,13 +330,13 @@ static int compose(struct audit_log *log, size_t body_len, bool torn, uint64_t s
         if (rec_len > AUDIT_LINE_MAX)
                 return -E2BIG;
 
-        char *p = log->line;
+        char *p = out;
         if (torn)
                 *p++ = '\n';
         char *rec = p;
         memcpy(p, head, (size_t)hl);
         p += hl;
-        memcpy(p, log->body, body_len);
+        memcpy(p, body, body_len);
         p += body_len;
         memcpy(p, ",\"prev\":\"", 9);
         memcpy(p + 9, prev, AUDIT_HASH_HEX);
@@ -323,23 +352,24 @@ static int compose(struct audit_log *log, size_t body_len, bool torn, uint64_t s
         p[10 + AUDIT_HASH_HEX] = '}';
         p += AUDIT_HASH_SUFFIX_LEN;
         *p++ = '\n';
-        return (int)(p - log->line);
+        return (int)(p - out);
 }
 
-/* Write the composed line once. On failure put the file back to its old size. */
-static int write_record(struct audit_log *log, size_t len, uint64_t old_size, bool sync)
+/* Write the composed line(s) once. On failure put the file back to its old size. */
+static int write_record(struct audit_log *log, const char *buf, size_t len, uint64_t old_size,
+                        bool sync)
 {
         int r = 0;
         ssize_t n;
         do
-                n = write(log->fd, log->line, len);
+                n = write(log->fd, buf, len);
         while (n < 0 && errno == EINTR);
 
         if (n < 0)
                 r = NEG_ERRNO();
         else if ((size_t)n != len) {
                 /* Short write: ask again for the rest only to learn why (ENOSPC, EFBIG, EIO). */
-                ssize_t m = write(log->fd, log->line + n, len - (size_t)n);
+                ssize_t m = write(log->fd, buf + n, len - (size_t)n);
                 r = m < 0 ? NEG_ERRNO() : -EIO;
         } else if (sync && fsync(log->fd) < 0)
                 r = NEG_ERRNO();
@@ -349,16 +379,62 @@ static int write_record(struct audit_log *log, size_t len, uint64_t old_size, bo
         return r;
 }
 
-int audit_log_append(struct audit_log *log, const json_t *fields, bool sync, uint64_t *ret_seq)
+/* Room one record needs around its fields: '\n'? + head + prev + hash + '\n'. */
+#define RECORD_OVERHEAD (1 + 96 + AUDIT_PREV_PART_LEN + AUDIT_HASH_SUFFIX_LEN + 1)
+
+int audit_log_append_many(struct audit_log *log, const json_t *const *fields, size_t n,
+                          bool sync, uint64_t *ret_seq)
 {
-        if (!log || !fields)
+        if (!log || !fields || n == 0 || n > AUDIT_BATCH_MAX)
                 return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (!fields[i])
+                        return -EINVAL;
         pthread_mutex_lock(&log->mutex);
 
-        int r = dump_fields(log, fields);
-        if (r < 0)
-                goto out;
-        size_t body_len = (size_t)r;
+        /* Fields first (no lock held): one record in log->body, several in bodies. */
+        _cleanup_free_ char *bodies = NULL, *lines = NULL;
+        _cleanup_free_ size_t *lens = NULL;
+        const char *one_body = log->body;
+        size_t one_len = 0, total = 0;
+        int r;
+        if (n == 1) {
+                r = dump_fields(log, fields[0]);
+                if (r < 0)
+                        goto out;
+                one_len = (size_t)r;
+                total = one_len;
+        } else {
+                lens = calloc(n, sizeof(*lens));
+                if (!lens) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                size_t cap = 0;
+                for (size_t i = 0; i < n; i++) {
+                        r = dump_fields(log, fields[i]);
+                        if (r < 0)
+                                goto out;
+                        lens[i] = (size_t)r;
+                        if (total + lens[i] > cap) {
+                                size_t ncap = MAX(cap * 2, total + lens[i] + 4096);
+                                char *nb = realloc(bodies, ncap);
+                                if (!nb) {
+                                        r = -ENOMEM;
+                                        goto out;
+                                }
+                                bodies = nb;
+                                cap = ncap;
+                        }
+                        memcpy(bodies + total, log->body, lens[i]);
+                        total += lens[i];
+                }
+                lines = malloc(total + n * RECORD_OVERHEAD);
+                if (!lines) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+        }
 
         struct stat st;
         r = lock_current(log, &st);
@@ -377,20 +453,28 @@ int audit_log_append(struct audit_log *log, const json_t *fields, bool sync, uin
                 if (r < 0)
                         goto unlock;
         }
-        if (seq == UINT64_MAX) {
+        if (seq > UINT64_MAX - n) {
                 r = -EOVERFLOW;
                 goto unlock;
         }
 
         char hash[AUDIT_HASH_HEX + 1];
-        r = compose(log, body_len, torn, seq + 1, prev, hash);
-        if (r < 0)
-                goto unlock;
-        size_t len = (size_t)r;
+        char *buf = n == 1 ? log->line : lines;
+        size_t len = 0, off = 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *body = n == 1 ? one_body : bodies + off;
+                size_t blen = n == 1 ? one_len : lens[i];
+                r = compose(buf + len, body, blen, torn && i == 0, seq + 1 + i, prev, hash);
+                if (r < 0)
+                        goto unlock;
+                len += (size_t)r;
+                off += blen;
+                memcpy(prev, hash, sizeof(prev));
+        }
 
         bool do_sync =
             log->opts.fsync == AUDIT_SYNC_ALWAYS || (log->opts.fsync == AUDIT_SYNC_CALLER && sync);
-        r = write_record(log, len, (uint64_t)st.st_size, do_sync);
+        r = write_record(log, buf, len, (uint64_t)st.st_size, do_sync);
         if (r < 0)
                 goto unlock;
 
@@ -398,10 +482,10 @@ int audit_log_append(struct audit_log *log, const json_t *fields, bool sync, uin
         log->dev = st.st_dev;
         log->ino = st.st_ino;
         log->size = (uint64_t)st.st_size + len;
-        log->seq = seq + 1;
+        log->seq = seq + n;
         memcpy(log->hash, hash, sizeof(hash));
         if (ret_seq)
-                *ret_seq = seq + 1;
+                *ret_seq = seq + n;
 
         if (log->opts.rotate_bytes > 0 && log->size >= log->opts.rotate_bytes)
                 rotate(log);
@@ -412,4 +496,9 @@ unlock:
 out:
         pthread_mutex_unlock(&log->mutex);
         return r;
+}
+
+int audit_log_append(struct audit_log *log, const json_t *fields, bool sync, uint64_t *ret_seq)
+{
+        return audit_log_append_many(log, &fields, 1, sync, ret_seq);
 }

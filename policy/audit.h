@@ -43,6 +43,12 @@ struct audit_log *audit_log_close(struct audit_log *log);
  * Returns 0 and the record's seq, or -errno (-ENOSPC, -EIO, ...): the caller must then refuse
  * whatever the record was meant to cover. */
 int audit_log_append(struct audit_log *log, const json_t *fields, bool sync, uint64_t *ret_seq);
+/* Append n records (consecutive seqs, in array order) in ONE write(2) under one lock: all are
+ * written or none (-errno as above). ret_seq: the last record's seq. n <= AUDIT_BATCH_MAX.
+ * What callers batch is theirs to decide; each record gets its own ts at write time. */
+#define AUDIT_BATCH_MAX 4096
+int audit_log_append_many(struct audit_log *log, const json_t *const *fields, size_t n,
+                          bool sync, uint64_t *ret_seq);
 
 /* ---- parsing and verification (also used by dom0 on untrusted data) ---- */
 

@@ -29,6 +29,31 @@ static struct loop_source sig_src = { .fd = -1 };
 static struct loop_source tick_src = { .fd = -1 };
 static bool stop_requested;
 
+/* Work left over after a batch of events, done before the loop may block again:
+ *  - queued egress records are written (one write(2) for all) and their transfers started,
+ *  - curl's "run me now" timer is run (sends the requests just started),
+ *  - MHD runs while it has something to do right now (resumed connections with a response,
+ *    connections it has not read to EAGAIN yet) without a round trip through epoll_wait,
+ *  - the remaining records (egress_done, deny) are written after the responses went out.
+ * Bounded, so a connection MHD keeps asking for cannot starve the other sources: true when
+ * work is left (the loop then polls without blocking). */
+static bool settle(void)
+{
+        for (int i = 0; i < 16; i++) {
+                if (paudit_waiting())
+                        paudit_flush();
+                upstream_run_timers();
+                if (server_kicked() || server_timeout_ms() == 0) {
+                        server_run();
+                        continue;
+                }
+                if (!paudit_pending())
+                        return upstream_timeout_ms() == 0;
+                paudit_flush(); /* may resume a request (a refused egress) */
+        }
+        return true; /* more to do: poll, don't block */
+}
+
 static void help(void)
 {
         printf("Usage: qclaw-proxy --config FILE [--check] [--verbose]\n"
@@ -93,6 +118,7 @@ static void reload(void)
         if ((o->control_socket == NULL) != (n->control_socket == NULL) ||
             (o->control_socket && strcmp(o->control_socket, n->control_socket) != 0))
                 log_warn("reload: \"control_socket\" changed; restart the proxy to apply it");
+        paudit_flush(); /* queued records go to the log they were made for */
         if (strcmp(o->audit_log, n->audit_log) != 0 && audit_open_from(n) < 0) {
                 log_error("reload failed, keeping the running configuration: cannot open the "
                           "new audit log");
@@ -278,12 +304,12 @@ int main(int argc, char **argv)
                 }
                 if (P.draining && (server_idle() || now_usec() > drain_deadline))
                         break;
-                upstream_run_timers();
-                if (server_kicked())
-                        server_run();
+                bool busy = settle();
                 int t = server_timeout_ms(), tu = upstream_timeout_ms();
                 if (tu >= 0 && (t < 0 || tu < t))
                         t = tu;
+                if (busy)
+                        t = 0;
                 if (P.draining && (t < 0 || t > 200))
                         t = 200;
                 r = loop_run_once(t);
@@ -291,9 +317,8 @@ int main(int argc, char **argv)
                         log_error("event loop: %s", strerror(-r));
                         break;
                 }
-                if (r == 0 || server_kicked())
-                        server_run(); /* MHD timeouts, resumed connections */
-                upstream_run_timers();
+                if (r == 0)
+                        server_run(); /* MHD timeouts */
         }
         if (!server_idle()) {
                 log_warn("drain timeout: aborting %u request(s)", P.active_requests);
@@ -301,7 +326,9 @@ int main(int argc, char **argv)
                 for (int i = 0; i < 10; i++)
                         server_run();
         }
-        server_stop();
+        paudit_flush();
+        server_stop(); /* completes what is left: their egress_done records are queued */
+        paudit_flush();
         upstream_free();
         audit_log_close(P.audit);
         snapshot_unref(P.snap);

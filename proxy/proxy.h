@@ -116,9 +116,18 @@ struct proxy {
 extern struct proxy P;
 
 /* ---- audit records (proxy/paudit.c) ---- */
-/* Append; returns 0 or -errno (the caller refuses what the record covers). */
+/* Records are queued during a loop pass and written by paudit_flush() in one write(2).
+ * paudit_queue takes ownership of fields; with a waiter (an egress record) the request's
+ * upstream transfer starts only from relay_egress_written(waiter, 0) after the write returned
+ * (a failed write: relay_egress_written(waiter, -errno), the request is refused with 503). */
+int paudit_queue(json_t *fields, struct request *waiter);
+void paudit_flush(void);
+bool paudit_waiting(void);               /* egress records are waiting to be written */
+bool paudit_pending(void);               /* any record is queued */
+void paudit_forget(struct request *req); /* request freed while its egress record waits */
+/* Flush the queue, then append at once; returns 0 or -errno. Takes ownership of fields. */
+int paudit_now(json_t *fields, bool sync);
 int paudit_config(const char *reason);
-int paudit_json(json_t *fields, bool sync); /* takes ownership of fields */
 
 /* ---- listeners (proxy/listener.c) ---- */
 int listener_open_tcp(const char *addr);                  /* bind + listen + add to loop */

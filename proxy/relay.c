@@ -37,6 +37,7 @@ static void log_done(struct request *req, const char *finish, const char *error)
                 return;
         int64_t tin = req->usage.input_tokens, tout = req->usage.output_tokens;
         json_object_set_new(j, "provider", json_string(req->mr.provider->name));
+        json_object_set_new(j, "model", json_string(req->mr.model));
         json_object_set_new(j, "status", json_integer(req->up_status));
         json_object_set_new(j, "bytes_down", json_integer((json_int_t)req->bytes_down));
         json_object_set_new(j, "tokens_in", json_integer(tin));
@@ -47,7 +48,8 @@ static void log_done(struct request *req, const char *finish, const char *error)
         json_object_set_new(j, "finish_reason", fr ? json_string(fr) : json_null());
         if (error)
                 json_object_set_new(j, "error", json_string(error));
-        (void)paudit_json(j, false);
+        /* Queued: written at the end of this loop pass, after the response went out. */
+        (void)paudit_queue(j, NULL);
         if (tin + tout > 0)
                 limits_add_tokens(req->lim, (uint64_t)(tin + tout), now_realtime_usec());
 }
@@ -349,9 +351,8 @@ int relay_begin(struct request *req, json_t *reqj, struct api_error *e)
         int r = build_body(req, reqj, e);
         if (r == -EINVAL)
                 return r;
-        _cleanup_free_ char *url = NULL;
         if (r >= 0)
-                r = build_url(req, &url);
+                r = build_url(req, &req->up_url);
         if (r >= 0)
                 r = build_headers(req);
         if (r >= 0)
@@ -366,7 +367,9 @@ int relay_begin(struct request *req, json_t *reqj, struct api_error *e)
                 return r;
         }
 
-        /* The egress record is written before a byte goes upstream; no record, no request. */
+        /* The egress record is written before a byte goes upstream; no record, no request:
+         * the transfer starts from relay_egress_written() once the record's write(2) returned
+         * (paudit_flush, later in this loop pass). */
         json_t *j = request_audit_base(req, "egress");
         if (j) {
                 json_object_set_new(j, "provider", json_string(pv->name));
@@ -374,17 +377,20 @@ int relay_begin(struct request *req, json_t *reqj, struct api_error *e)
                 json_object_set_new(j, "stream", json_boolean(req->stream));
                 json_object_set_new(j, "bytes_up", json_integer((json_int_t)req->up_len));
         }
-        r = paudit_json(j, req->snap->config->audit_fsync == AUDIT_FSYNC_EGRESS);
+        r = paudit_queue(j, req);
         if (r < 0) {
                 api_error_proxy(e, API_ERR_UNAVAILABLE,
                                 "The audit log cannot be written; nothing was sent.", -1);
                 return -EIO;
         }
-        req->egress_logged = true;
-        P.egress_total++;
+        req->egress_queued = true;
+        return 0;
+}
 
+static int transfer_start(struct request *req)
+{
         CURL *h = req->easy;
-        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_URL, req->up_url);
         curl_easy_setopt(h, CURLOPT_PRIVATE, req);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, req->hdrs);
         curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -402,14 +408,33 @@ int relay_begin(struct request *req, json_t *reqj, struct api_error *e)
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->mr.provider->timeout_ms);
         curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 16384L);
         curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
-        r = upstream_start(h);
+        /* Never through a proxy named by the environment (http_proxy & co. would see the API
+         * key); also spares curl reading those variables on every request. */
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+        return upstream_start(h);
+}
+
+void relay_egress_written(struct request *req, int r)
+{
+        req->egress_queued = false;
+        struct api_error e;
         if (r < 0) {
+                api_error_proxy(&e, API_ERR_UNAVAILABLE,
+                                "The audit log cannot be written; nothing was sent.", -1);
+                request_deny(req, "audit_unavailable", &e);
+                request_wake(req);
+                return;
+        }
+        req->egress_logged = true;
+        P.egress_total++;
+        if (transfer_start(req) < 0) {
                 log_done(req, "internal_error", "cannot start transfer");
-                api_error_proxy(e, API_ERR_UPSTREAM, NULL, -1);
-                return r;
+                api_error_proxy(&e, API_ERR_UPSTREAM, NULL, -1);
+                request_set_error(req, &e);
+                request_wake(req);
+                return;
         }
         req->up_running = true;
-        return 0;
 }
 
 /* ---- completion ---- */
@@ -550,6 +575,10 @@ void relay_upstream_done(struct request *req, CURLcode res)
 
 void relay_cancel(struct request *req, const char *why)
 {
+        if (req->egress_queued) { /* never started: no egress record either */
+                paudit_forget(req);
+                req->egress_queued = false;
+        }
         if (req->up_running) {
                 upstream_cancel(req->easy);
                 req->up_running = false;
@@ -578,6 +607,12 @@ void relay_keepalive(struct request *req)
 
 void relay_free(struct request *req)
 {
+        if (req->egress_queued) {
+                paudit_forget(req);
+                req->egress_queued = false;
+        }
+        free(req->up_url);
+        req->up_url = NULL;
         if (req->up_running) {
                 upstream_cancel(req->easy);
                 req->up_running = false;

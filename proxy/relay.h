@@ -14,6 +14,8 @@ struct api_error;
 /* Build and start the upstream transfer for an allowed request (parsed body in reqj). On refusal
  * (bad request for the translation, audit failure) fills *e and returns -errno. */
 int relay_begin(struct request *req, json_t *reqj, struct api_error *e);
+/* The queued egress record was written (r == 0: start the transfer) or not (-errno: 503). */
+void relay_egress_written(struct request *req, int r);
 void relay_upstream_done(struct request *req, CURLcode res);
 /* MHD content reader for streamed responses. */
 ssize_t relay_reader(void *cls, uint64_t pos, char *buf, size_t max);

@@ -76,6 +76,8 @@ struct request {
         long up_status;
         char retry_after[40];
         bool up_running;
+        char *up_url;
+        bool egress_queued;              /* egress record queued, transfer not started yet */
         bool egress_logged, done_logged;
         struct strbuf up_buf;            /* non-stream body or error body */
         uint64_t bytes_down;

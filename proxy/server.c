@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -116,7 +117,7 @@ void request_deny(struct request *req, const char *reason, const struct api_erro
                 if (req->model[0])
                         json_object_set_new(j, "model", json_string(req->model));
         }
-        (void)paudit_json(j, false);
+        (void)paudit_queue(j, NULL);
         request_set_error(req, e);
 }
 
@@ -376,11 +377,37 @@ static bool route_find(struct request *req, const char *url, const char *method)
         return false;
 }
 
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+        unsigned *n = cls;
+        if (strcasecmp(key, "Content-Length") == 0)
+                (*n)++;
+        else if (strcasecmp(key, "Transfer-Encoding") == 0)
+                *n += value && strcasecmp(value, "chunked") == 0 ? 1 : 2;
+        return MHD_YES;
+}
+
+/* Request smuggling: at most one framing header, Content-Length or "Transfer-Encoding: chunked",
+ * never both, no other coding (RFC 9112 6.1, 6.3). libmicrohttpd would pick one of them (or wait
+ * for a body it cannot delimit) and keep the connection open. */
+static bool framing_ok(struct MHD_Connection *c)
+{
+        unsigned n = 0;
+        MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &n);
+        return n <= 1;
+}
+
 /* First call: route, identity, size precheck. false when a response is set already. */
 static bool request_start(struct request *req, const char *url, const char *method)
 {
         if (!route_find(req, url, method))
                 return false;
+        if (!framing_ok(req->conn)) {
+                deny_case(req, "bad_request", API_ERR_BAD_REQUEST,
+                          "Conflicting or unsupported Content-Length / Transfer-Encoding.", -1);
+                return false;
+        }
         if (req->route == ROUTE_HEALTHZ) {
                 respond_text(req, 200, "{\"status\":\"ok\"}");
                 return false;

@@ -944,6 +944,51 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
         return remove(path) < 0 ? -1 : 0;
 }
 
+/* append_many: one write(2) of consecutive chained records, interleaved with another handle's
+ * single appends (each handle must notice the other's writes even on its fast path), and a
+ * batch that holds an invalid record writes nothing. An unlinked log is noticed at once. */
+static void test_batch(void)
+{
+        char path[256];
+        path_in(path, sizeof(path), "batch.jsonl");
+        struct audit_log *a = NULL, *b = NULL;
+        CHECK(audit_log_open(path, NULL, &a) == 0);
+        CHECK(audit_log_open(path, NULL, &b) == 0);
+        uint64_t seq = 0;
+        int i = 0;
+        for (int round = 0; round < 20; round++) {
+                json_t *f[5];
+                size_t n = 1 + (size_t)round % 5;
+                for (size_t k = 0; k < n; k++)
+                        f[k] = json_pack("{s:s, s:i}", "event", "batch", "i", ++i);
+                CHECK(audit_log_append_many(a, (const json_t *const *)f, n, false, &seq) == 0);
+                CHECK(seq == (uint64_t)i);
+                for (size_t k = 0; k < n; k++)
+                        json_decref(f[k]);
+                CHECK(append_event(b, "single", ++i, &seq) == 0);
+                CHECK(seq == (uint64_t)i);
+        }
+        /* all or nothing: the third record is not an object with an event */
+        json_t *bad[3] = { json_pack("{s:s}", "event", "x"), json_pack("{s:s}", "event", "y"),
+                           json_pack("{s:i}", "i", 1) };
+        CHECK(audit_log_append_many(a, (const json_t *const *)bad, 3, false, &seq) == -EINVAL);
+        for (size_t k = 0; k < 3; k++)
+                json_decref(bad[k]);
+        CHECK(append_event(a, "after", ++i, &seq) == 0);
+        CHECK(seq == (uint64_t)i);
+
+        struct audit_verifier v;
+        CHECK(audit_verify_path(path, &v) == 0);
+        CHECK(v.broken == AUDIT_OK && v.count == (uint64_t)i && v.last_seq == (uint64_t)i);
+
+        /* the log is deleted under a writer: the next append creates it again */
+        CHECK(unlink(path) == 0);
+        CHECK(append_event(a, "recreated", 1, &seq) == 0);
+        CHECK(access(path, F_OK) == 0);
+        audit_log_close(a);
+        audit_log_close(b);
+}
+
 int main(void)
 {
         CHECK(mkdtemp(tmpdir) != NULL);
@@ -952,6 +997,7 @@ int main(void)
         test_parse_table();
         test_rotation();
         test_two_handles();
+        test_batch();
         test_torn_tail();
         test_resume();
         test_concurrency("conc.jsonl", 0);
