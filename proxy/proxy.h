@@ -75,8 +75,12 @@ struct session *session_unref(struct session *s);
 
 /* ---- identity of one accepted connection (MHD socket_context) ---- */
 struct conn_ident {
+        /* first: the socket, watched by the loop for a hang-up (EPOLLRDHUP, edge-triggered)
+         * because MHD stops watching a connection it has suspended */
+        struct loop_source src;
         struct session *session; /* ref; NULL for configured TCP listeners */
         bool needs_token;        /* TCP listener: bearer token names the client */
+        struct request *req;     /* the request in progress on this connection */
 };
 
 /* ---- per-profile limits (proxy/limits.c); survive reloads, keyed by profile name ---- */

@@ -33,6 +33,7 @@ enum req_state {
         REQ_RESPOND,   /* resp is ready to be queued */
         REQ_STREAMING, /* stream response queued; reader pulls from out */
         REQ_FINISHED,  /* response queued */
+        REQ_GONE,      /* the client hung up while we waited: close the connection */
 };
 
 #define REQ_BODY_HARD_MAX (64u * 1024 * 1024)     /* whatever a profile says */

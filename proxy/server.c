@@ -304,6 +304,8 @@ static struct request *request_new(struct MHD_Connection *c)
         req->out = (struct strbuf)STRBUF_INIT(OUT_MAX);
         snprintf(req->id, sizeof(req->id), "r-%08llx%08llx", (unsigned long long)req_prefix,
                  (unsigned long long)++req_counter);
+        if (req->ident)
+                req->ident->req = req;
         req->next = requests;
         if (requests)
                 requests->prev = req;
@@ -315,6 +317,8 @@ static struct request *request_new(struct MHD_Connection *c)
 
 static void request_free(struct request *req)
 {
+        if (req->ident && req->ident->req == req)
+                req->ident->req = NULL;
         relay_free(req);
         if (req->holds_slot)
                 limits_release(req->lim);
@@ -580,12 +584,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 req->suspended = true;
                 MHD_suspend_connection(c);
                 return MHD_YES;
+        case REQ_GONE:
+                return MHD_NO; /* MHD closes the connection */
         default:
                 return MHD_YES;
         }
 }
 
 /* ---- connections ---- */
+
+/* The client hung up (or reset) while its request waits, suspended, for the upstream: MHD does
+ * not watch suspended connections, so cancel the upstream transfer here and let MHD close. A
+ * stream suspended between chunks ends the same way (the reader sees out_done). */
+static void on_conn_hup(struct loop_source *s, uint32_t events)
+{
+        struct conn_ident *id = (struct conn_ident *)s;
+        struct request *req = id->req;
+        if (!req || !req->suspended || !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+                return;
+        relay_cancel(req, "client_disconnect");
+        if (req->state != REQ_STREAMING) {
+                if (req->resp) {
+                        MHD_destroy_response(req->resp);
+                        req->resp = NULL;
+                }
+                req->state = REQ_GONE;
+        }
+        request_wake(req);
+}
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
@@ -594,16 +620,22 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                 const union MHD_ConnectionInfo *ci =
                         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
                 if (pending_ident && ci && ci->connect_fd == pending_fd) {
-                        *socket_context = pending_ident;
+                        struct conn_ident *id = pending_ident;
+                        *socket_context = id;
                         pending_ident = NULL;
+                        id->src.fd = ci->connect_fd;
+                        id->src.handler = on_conn_hup;
+                        if (loop_add(&id->src, EPOLLRDHUP | EPOLLET) < 0)
+                                id->src.fd = -1; /* no early cancel for this one */
                 } else
                         *socket_context = NULL; /* no identity: every request gets 401 */
                 return;
         }
         struct conn_ident *id = *socket_context;
         if (id) {
+                loop_del(&id->src); /* before MHD closes the socket */
                 session_unref(id->session);
-                free(id);
+                loop_free_source(id);
                 *socket_context = NULL;
         }
 }
@@ -617,6 +649,7 @@ int server_add_connection(int fd, const struct sockaddr *sa, socklen_t salen,
                 close(fd);
                 return -ENOMEM;
         }
+        id->src.fd = -1;
         id->session = session;
         id->needs_token = needs_token;
         pending_ident = id;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # qclaw-proxy operations: --check, SIGHUP reload (good config applied atomically, bad config
 # keeps the old one), keepalive comments on a silent stream, client disconnect cancels the
-# upstream transfer, SIGTERM drains an in-flight stream and exits 0.
+# upstream transfer (streaming, and non-streaming while it waits), SIGTERM drains an in-flight
+# stream and exits 0.
 set -euo pipefail
 . "$(dirname "$0")/test-proxy-lib.sh"
 
@@ -56,6 +57,15 @@ no_conns() { [ "$(upstream_conns)" = 0 ]; }
 t "disconnect: upstream connection closed" wait_for 10 no_conns
 bd=$(grep client_disconnect "$T/audit.jsonl" | jq -r .bytes_down)
 t "disconnect: upstream stopped early (bytes_down small)" eq "$(( bd < 20000 ))" 1
+
+# --- client disconnect while a non-streaming request waits for its upstream (MHD does not watch a
+# suspended connection: the proxy's own hang-up watch must cancel the transfer at once) ---
+curl -sS --max-time 1 -H "Authorization: Bearer $TOKEN" "$PROXY_URL/v1/chat/completions" \
+        -d "$(chat gpt-4o 'fail:hang')" >/dev/null 2>&1 || true
+cancelled2() { [ "$(grep '"event":"egress_done"' "$T/audit.jsonl" | grep -c '"finish_reason":"client_disconnect"')" = 2 ]; }
+t "disconnect while waiting: upstream cancelled, egress_done says client_disconnect" wait_for 5 cancelled2
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$PROXY_URL/v1/chat/completions" -d "$(chat gpt-4o x)")
+t "disconnect while waiting: the proxy still serves" eq "$code" 200
 
 # --- SIGTERM drains an in-flight stream (2 s: 20 chunks x 100 ms) ---
 start_mock drain --chunks 20 --delay-ms 100
