@@ -7,7 +7,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,10 +418,8 @@ static int parse_clients(struct cctx *c, const json_t *root, struct proxy_config
                 cfg->n_clients++;
                 cl->name = strdup(name);
                 cl->profile = strdup(profile);
-                unsigned dl = 0;
                 if (!cl->name || !cl->profile ||
-                    EVP_Digest(cl->token, strlen(cl->token), cl->token_sha256, &dl, EVP_sha256(),
-                               NULL) != 1)
+                    sha256_digest(cl->token, strlen(cl->token), cl->token_sha256) < 0)
                         return jctx_error(&c->j, ip, false, "out of memory");
                 for (size_t k = 0; k + 1 < cfg->n_clients; k++)
                         if (CRYPTO_memcmp(cfg->clients[k].token_sha256, cl->token_sha256, 32) == 0)
@@ -727,11 +724,8 @@ const struct client *proxy_config_find_client_by_token(const struct proxy_config
                 return NULL;
         /* Compare SHA-256 digests (fixed length, so the token's length leaks nothing) with
          * CRYPTO_memcmp, over every client without an early exit. */
-        unsigned char d[EVP_MAX_MD_SIZE];
-        unsigned dl = 0;
-        if (EVP_Digest(token, strnlen(token, TOKEN_FILE_MAX + 1), d, &dl, EVP_sha256(), NULL) !=
-                    1 ||
-            dl != 32)
+        unsigned char d[SHA256_DIGEST_BYTES];
+        if (sha256_digest(token, strnlen(token, TOKEN_FILE_MAX + 1), d) < 0)
                 return NULL;
         const struct client *found = NULL;
         for (size_t i = 0; i < c->n_clients; i++) {

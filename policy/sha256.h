@@ -5,6 +5,11 @@
 
 #define SHA256_HEX_LEN 64
 
+#define SHA256_DIGEST_BYTES 32
+
+/* Raw 32-byte digest. 0 or -EIO. */
+int sha256_digest(const void *data, size_t len, unsigned char out[SHA256_DIGEST_BYTES]);
+
 /* hex must hold SHA256_HEX_LEN + 1 bytes. 0 or -EIO. */
 int sha256_hex(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1]);
 
