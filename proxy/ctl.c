@@ -1,8 +1,11 @@
 /* The supervisor <-> proxy control socket (DESIGN.md): SOCK_SEQPACKET, peers checked with
- * SO_PEERCRED (root or a uid/gid from control_users/control_groups). "attach" hands over a
+ * SO_PEERCRED (root or a uid/gid from control_users/control_groups; the groups are matched
+ * against the peer's primary and supplementary groups). "attach" hands over a
  * session's listener fd; the session lasts as long as the control connection. "status" reports
  * counters for qclaw.Status. Trust level: local peers; every message is untrusted input. */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,16 +205,47 @@ static void ctl_conn_on_ready(struct loop_source *src, uint32_t events)
                 ctl_conn_free(c);
 }
 
-static bool peer_allowed(const struct ucred *cr, const struct proxy_config *cfg)
+#define PEER_GROUPS_MAX 256
+
+/* The peer's supplementary groups: SO_PEERGROUPS (what the connecting process held at connect(),
+ * attested by the kernel, as the socket file's own permission check sees it); on kernels
+ * without it, the groups the user database gives the peer's uid (getgrouplist). Count or
+ * -errno. */
+static int peer_groups(int fd, uid_t uid, gid_t gid, gid_t groups[PEER_GROUPS_MAX])
+{
+        socklen_t l = PEER_GROUPS_MAX * sizeof(gid_t);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &l) == 0)
+                return (int)(l / sizeof(gid_t));
+        if (errno != ENOPROTOOPT)
+                return NEG_ERRNO(); /* ERANGE: more than we look at */
+        char buf[4096];
+        struct passwd pw, *pwp = NULL;
+        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &pwp) != 0 || !pwp)
+                return -ENOENT;
+        int n = PEER_GROUPS_MAX;
+        if (getgrouplist(pw.pw_name, gid, groups, &n) < 0)
+                return -ERANGE;
+        return n;
+}
+
+static bool peer_allowed(int fd, const struct ucred *cr, const struct proxy_config *cfg)
 {
         if (cr->uid == 0)
                 return true;
         for (size_t i = 0; i < cfg->n_control_uids; i++)
                 if (cfg->control_uids[i] == cr->uid)
                         return true;
+        if (cfg->n_control_gids == 0)
+                return false;
         for (size_t i = 0; i < cfg->n_control_gids; i++)
                 if (cfg->control_gids[i] == cr->gid)
                         return true;
+        gid_t groups[PEER_GROUPS_MAX];
+        int n = peer_groups(fd, cr->uid, cr->gid, groups);
+        for (int k = 0; k < n; k++)
+                for (size_t i = 0; i < cfg->n_control_gids; i++)
+                        if (cfg->control_gids[i] == groups[k])
+                                return true;
         return false;
 }
 
@@ -231,7 +265,7 @@ static void ctl_on_accept(struct loop_source *src, uint32_t events)
                 struct ctl_conn *c = calloc(1, sizeof(*c));
                 if (!c)
                         continue;
-                if (!peer_allowed(&cr, P.snap->config)) {
+                if (!peer_allowed(fd, &cr, P.snap->config)) {
                         log_warn("control socket: refused peer uid %u gid %u pid %d",
                                  (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid);
                         c->denied = true;

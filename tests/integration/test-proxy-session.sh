@@ -2,7 +2,8 @@
 # qclaw-proxy session listeners over the control socket: a helper (python3) binds a listener,
 # sends "attach" with the fd in SCM_RIGHTS; requests through it get the session's profile
 # whatever headers they carry; "status" reports the session; a peer that is not allowed gets
-# "permission denied"; closing the control connection closes the listener.
+# "permission denied" (control_groups also match supplementary groups); closing the control
+# connection closes the listener.
 set -euo pipefail
 . "$(dirname "$0")/test-proxy-lib.sh"
 
@@ -91,6 +92,19 @@ if command -v setpriv >/dev/null && [ -n "$PY3" ]; then
                 t "unprivileged peer: permission denied" false
         fi
         touch "$T/nobody/s4.end"
+        # control_groups matches supplementary groups too: the same peer, now holding gid 4242
+        # as a supplementary group only, is allowed once 4242 is in control_groups
+        sed -i 's|"control_socket":|"control_groups":[4242],"control_socket":|' "$T/proxy.json"
+        kill -HUP "$PROXY_PID"
+        wait_for 10 eval '[ "$(count_events config)" = 2 ]'
+        setpriv --reuid 65534 --regid 65534 --clear-groups "$PY3" "$T/attach.py" "$CTL" s-nobody2 small "$T/nobody/s5" &
+        PIDS+=($!)
+        setpriv --reuid 65534 --regid 65534 --groups 4242 "$PY3" "$T/attach.py" "$CTL" s-grp small "$T/nobody/s6" &
+        PIDS+=($!)
+        wait_for 10 test -f "$T/nobody/s5" && wait_for 10 test -f "$T/nobody/s6" || true
+        t "peer without the group: still denied" eq "$(jq -r .reply.error "$T/nobody/s5" 2>/dev/null)" "permission denied"
+        t "peer with control group as supplementary group: allowed" eq "$(jq -r .reply.ok "$T/nobody/s6" 2>/dev/null)" true
+        touch "$T/nobody/s5.end" "$T/nobody/s6.end"
 else
         echo "# no setpriv or /usr/bin/python3: unprivileged peer not tested"
 fi
