@@ -18,6 +18,7 @@
 #include "common/json-util.h"
 #include "common/strbuf.h"
 #include "policy/config.h"
+#include "policy/json-check.h"
 #include "policy/json-pos.h"
 #include "policy/model.h"
 #include "policy/sha256.h"
@@ -316,20 +317,6 @@ static int parse_ids(struct cctx *c, const json_t *root, const char *key, bool g
         return 0;
 }
 
-static bool name_ok(const char *s, size_t max)
-{
-        size_t n = strlen(s);
-        if (n == 0 || n > max)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char ch = s[i];
-                bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
-                if (!alnum && (i == 0 || (ch != '_' && ch != '-')))
-                        return false;
-        }
-        return true;
-}
-
 static int read_token(struct cctx *c, const char *path, const char *file, char **ret)
 {
         _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -391,7 +378,7 @@ static int parse_clients(struct cctx *c, const json_t *root, struct proxy_config
                     (r = get_expanded(c, v, ip, "token_file", true, &file)) < 0)
                         return r;
                 char q[96];
-                if (!name_ok(name, PROFILE_NAME_MAX)) {
+                if (!jctx_name_valid(name, PROFILE_NAME_MAX)) {
                         jpath_key(tp, ip, "name");
                         jctx_quote(q, sizeof(q), name, 64);
                         return jctx_error(&c->j, tp, false,
@@ -403,7 +390,7 @@ static int parse_clients(struct cctx *c, const json_t *root, struct proxy_config
                                 return jctx_error(&c->j, tp, false,
                                                   "\"name\": client \"%s\" defined twice", name);
                         }
-                if (!name_ok(profile, PROFILE_NAME_MAX)) {
+                if (!jctx_name_valid(profile, PROFILE_NAME_MAX)) {
                         jpath_key(tp, ip, "profile");
                         jctx_quote(q, sizeof(q), profile, 64);
                         return jctx_error(&c->j, tp, false, "\"profile\": bad profile name %s", q);
@@ -435,7 +422,7 @@ static int parse_provider(struct cctx *c, const char *name, const json_t *o, str
         char pp[JPATH_MAX], kp[JPATH_MAX], q[96];
         jpath_key(pp, "providers", name);
         jctx_quote(q, sizeof(q), name, 64);
-        if (!name_ok(name, PROVIDER_NAME_MAX))
+        if (!jctx_name_valid(name, PROVIDER_NAME_MAX))
                 return jctx_error(&c->j, pp, true,
                                   "bad provider name %s ([a-z0-9][a-z0-9_-]{0,31})", q);
         if (!json_is_object(o))
@@ -560,16 +547,10 @@ static int parse_providers(struct cctx *c, const json_t *root, struct proxy_conf
 
 static int config_from_json(struct cctx *c, const json_t *root, struct proxy_config *cfg)
 {
-        int r = jctx_check_keys(&c->j, root, "", top_keys);
-        if (r < 0)
+        int r;
+        if ((r = jctx_check_keys(&c->j, root, "", top_keys)) < 0 ||
+            (r = jctx_check_version(&c->j, root, "qclaw_proxy")) < 0)
                 return r;
-        uint64_t version = 0;
-        if ((r = jctx_get_uint(&c->j, root, "", "qclaw_proxy", UINT32_MAX, true, &version)) < 0)
-                return r;
-        if (version != 1)
-                return jctx_error(&c->j, "qclaw_proxy", false,
-                                  "\"qclaw_proxy\": unsupported version %llu (expected 1)",
-                                  (unsigned long long)version);
         cfg->audit_rotate_bytes = 64ull << 20;
         cfg->audit_keep_files = 10;
         cfg->audit_fsync = AUDIT_FSYNC_EGRESS;
@@ -640,12 +621,8 @@ int proxy_config_load_string(const char *label, const char *text, size_t len,
         }
         cfg->path = strdup(label);
         r = cfg->path ? config_from_json(&c, root, cfg) : -ENOMEM;
-        if (r >= 0 && sha256_hex(text, len, cfg->hash) < 0)
-                r = -EIO;
-        jpos_free(pos);
+        r = jctx_load_end(&c.j, pos, r, text, len, cfg->hash);
         if (r < 0) {
-                if (!err[0])
-                        snprintf(err, POLICY_ERR_MAX, "%s: %s", label, strerror(-r));
                 proxy_config_free(cfg);
                 return r;
         }
@@ -658,16 +635,9 @@ int proxy_config_load(const char *path, config_getenv_t getenv_fn, void *userdat
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        int r = read_file_bounded(path, CONFIG_FILE_MAX, &text, &len);
-        if (r == -EFBIG) {
-                snprintf(err, POLICY_ERR_MAX, "%s:1:1: file too large (max %d bytes)", path,
-                         CONFIG_FILE_MAX);
+        int r = jctx_read_file(path, CONFIG_FILE_MAX, &text, &len, err);
+        if (r < 0)
                 return r;
-        }
-        if (r < 0) {
-                snprintf(err, POLICY_ERR_MAX, "%s: %s", path, strerror(-r));
-                return r;
-        }
         return proxy_config_load_string(path, text, len, getenv_fn, userdata, ret, err);
 }
 

@@ -11,6 +11,7 @@
 
 #include "common/fd-util.h"
 #include "common/json-util.h"
+#include "policy/json-check.h"
 #include "policy/json-pos.h"
 #include "policy/model.h"
 #include "policy/profile.h"
@@ -35,22 +36,6 @@ static const char *const fs_keys[] = { "read_only", "read_write", "tmpfs", "hide
 static const char *const seccomp_keys[] = { "deny", "allow", NULL };
 static const char *const resources_keys[] = { "memory_max", "pids_max", "nofile", NULL };
 static const char *const env_keys[] = { "pass", "set", NULL };
-
-static bool name_valid(const char *s)
-{
-        size_t n = strlen(s);
-        if (n == 0 || n > PROFILE_NAME_MAX)
-                return false;
-        if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-                return false;
-        for (size_t i = 1; i < n; i++) {
-                char ch = s[i];
-                if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                      ch == '-'))
-                        return false;
-        }
-        return true;
-}
 
 int parse_size(const char *s, uint64_t *ret)
 {
@@ -496,21 +481,13 @@ static int parse_sandbox(struct jctx *c, const json_t *root, const struct profil
 static int profile_from_json(struct jctx *c, const json_t *root, const struct profile_vars *vars,
                              struct profile *p)
 {
-        int r = jctx_check_keys(c, root, "", top_keys);
-        if (r < 0)
-                return r;
-        uint64_t version = 0;
-        r = jctx_get_uint(c, root, "", "qclaw_profile", UINT32_MAX, true, &version);
-        if (r < 0)
-                return r;
-        if (version != 1)
-                return jctx_error(c, "qclaw_profile", false,
-                                  "\"qclaw_profile\": unsupported version %llu (expected 1)",
-                                  (unsigned long long)version);
+        int r;
         const char *name = NULL, *desc = "";
-        if ((r = jctx_get_string(c, root, "", "name", true, &name)) < 0)
+        if ((r = jctx_check_keys(c, root, "", top_keys)) < 0 ||
+            (r = jctx_check_version(c, root, "qclaw_profile")) < 0 ||
+            (r = jctx_get_string(c, root, "", "name", true, &name)) < 0)
                 return r;
-        if (!name_valid(name)) {
+        if (!jctx_name_valid(name, PROFILE_NAME_MAX)) {
                 char q[96];
                 jctx_quote(q, sizeof(q), name, 80);
                 return jctx_error(c, "name", false,
@@ -553,12 +530,8 @@ int profile_load_string(const char *label, const char *text, size_t len,
         }
         p->path = strdup(label);
         r = p->path ? profile_from_json(&c, root, vars, p) : -ENOMEM;
-        if (r >= 0 && sha256_hex(text, len, p->hash) < 0)
-                r = -EIO;
-        jpos_free(pos);
+        r = jctx_load_end(&c, pos, r, text, len, p->hash);
         if (r < 0) {
-                if (!err[0])
-                        snprintf(err, POLICY_ERR_MAX, "%s: %s", label, strerror(-r));
                 profile_free(p);
                 return r;
         }
@@ -571,16 +544,9 @@ int profile_load(const char *path, const struct profile_vars *vars, struct profi
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
-        int r = read_file_bounded(path, PROFILE_FILE_MAX, &text, &len);
-        if (r == -EFBIG) {
-                snprintf(err, POLICY_ERR_MAX, "%s:1:1: file too large (max %d bytes)", path,
-                         PROFILE_FILE_MAX);
+        int r = jctx_read_file(path, PROFILE_FILE_MAX, &text, &len, err);
+        if (r < 0)
                 return r;
-        }
-        if (r < 0) {
-                snprintf(err, POLICY_ERR_MAX, "%s: %s", path, strerror(-r));
-                return r;
-        }
         return profile_load_string(path, text, len, vars, ret, err);
 }
 
@@ -626,7 +592,7 @@ int profile_resolve_path(const char *dir, const char *name_or_path, char **ret_p
                 *ret_path = s;
                 return 0;
         }
-        if (!name_valid(name_or_path) || !dir || !*dir)
+        if (!jctx_name_valid(name_or_path, PROFILE_NAME_MAX) || !dir || !*dir)
                 return -EINVAL;
         char *s = NULL;
         if (asprintf(&s, "%s/%s.json", dir, name_or_path) < 0)
