@@ -197,8 +197,8 @@ for ((s = 0; s <= SOAK_SECS; s += SOAK_EVERY)); do
 done
 wait $lp || true
 cat "$T/soak"
-awk '{gsub("t=|s", "", $1); v[NR]=$3} END {printf "soak Rss first %.1f MiB, last %.1f MiB, min..max over samples after the first: ", v[1], v[NR]; mn=1e9; mx=0; for (i=2; i<=NR; i++) {if (v[i]<mn) mn=v[i]; if (v[i]>mx) mx=v[i]} printf "%.1f..%.1f MiB\n", mn, mx}' "$T/soakmem"
-sleep 0.5
+awk '{v[NR]=$4} END {printf "soak Rss first %.1f MiB, last %.1f MiB, min..max over samples after the first: ", v[1], v[NR]; mn=1e9; mx=0; for (i=2; i<=NR; i++) {if (v[i]<mn) mn=v[i]; if (v[i]>mx) mx=v[i]} printf "%.1f..%.1f MiB\n", mn, mx}' "$T/soakmem"
+sleep 2.5 # the proxy gives freed heap back from its 1 s tick
 memline "proxy idle after the soak" "$PA"
 
 echo "-- memory summary (Rss counts shared library pages this process touched; Pss splits them"
