@@ -553,7 +553,7 @@ static int config_from_json(struct cctx *c, const json_t *root, struct proxy_con
                 return r;
         cfg->audit_rotate_bytes = 64ull << 20;
         cfg->audit_keep_files = 10;
-        cfg->audit_fsync = AUDIT_FSYNC_EGRESS;
+        cfg->audit_fsync = AUDIT_FSYNC_NEVER; /* see proxy/proxy.h "Audit and fsync" */
         cfg->audit_log = strdup("/var/lib/qclaw/audit.jsonl");
         cfg->profiles_dir = strdup("/etc/qclaw/profiles");
         if (!cfg->audit_log || !cfg->profiles_dir)

@@ -34,8 +34,8 @@ struct client {
 };
 
 enum audit_fsync_policy {
-        AUDIT_FSYNC_NEVER,    /* leave it to the kernel */
-        AUDIT_FSYNC_EGRESS,   /* fsync before an egress leaves (default) */
+        AUDIT_FSYNC_NEVER,    /* leave it to the kernel (default): write(2) done before egress */
+        AUDIT_FSYNC_EGRESS,   /* fsync before an egress leaves (survives power loss too) */
         AUDIT_FSYNC_ALWAYS,   /* fsync every record */
 };
 
