@@ -387,30 +387,21 @@ int relay_begin(struct request *req, json_t *reqj, struct api_error *e)
         return 0;
 }
 
+/* Everything a transfer of ours sets (transport options every transfer shares are set when the
+ * pooled handle is made, proxy/upstream.c): a reused handle carries nothing over. */
 static int transfer_start(struct request *req)
 {
         CURL *h = req->easy;
         curl_easy_setopt(h, CURLOPT_URL, req->up_url);
         curl_easy_setopt(h, CURLOPT_PRIVATE, req);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, req->hdrs);
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->up_body);
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->up_len);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, req);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, req);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->mr.provider->timeout_ms);
-        curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 16384L);
-        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
-        /* Never through a proxy named by the environment (http_proxy & co. would see the API
-         * key); also spares curl reading those variables on every request. */
-        curl_easy_setopt(h, CURLOPT_PROXY, "");
         return upstream_start(h);
 }
 

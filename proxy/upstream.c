@@ -21,7 +21,9 @@ static CURLM *multi;
 /* curl's single timer is kept as a deadline the loop folds into its epoll_wait timeout: no
  * timerfd syscalls per request, and "timeout 0" runs right after the current loop pass. */
 static int64_t deadline_us = -1;
-/* Reused easy handles (curl_easy_reset), saving the allocation and clearing per request. */
+/* Reused easy handles: created with the transport options every request shares (below), never
+ * curl_easy_reset (that clears and rebuilds several KiB per request); the per-request options
+ * are all set again for every transfer (proxy/relay.c). */
 #define EASY_POOL_MAX 128
 static CURL *easy_pool[EASY_POOL_MAX];
 static size_t n_easy_pool;
@@ -77,17 +79,30 @@ CURL *upstream_easy_get(void)
 {
         if (n_easy_pool > 0)
                 return easy_pool[--n_easy_pool];
-        return curl_easy_init();
+        CURL *h = curl_easy_init();
+        if (!h)
+                return NULL;
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+        curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 16384L);
+        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
+        /* Never through a proxy named by the environment (http_proxy & co. would see the API
+         * key); also spares curl reading those variables on every request. */
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        return h;
 }
 
 void upstream_easy_put(CURL *e)
 {
         if (!e)
                 return;
-        if (n_easy_pool < EASY_POOL_MAX) {
-                curl_easy_reset(e);
+        if (n_easy_pool < EASY_POOL_MAX)
                 easy_pool[n_easy_pool++] = e;
-        } else
+        else
                 curl_easy_cleanup(e);
 }
 
