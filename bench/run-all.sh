@@ -3,7 +3,9 @@
 # (direct-to-upstream for the proxy, bwrap for the sandbox launch, outside-vs-inside for
 # workloads). Results are printed and saved to BUILD/bench-results.txt.
 set -uo pipefail
-build=${1:?usage: run-all.sh BUILD_DIR}
+build=${1:?usage: run-all.sh BUILD_DIR [--soak]}
+# --soak: bench-proxy.sh's 10-minute soak with 1,000 streams instead of its 60 s one
+[ "${2:-}" = --soak ] && export BENCH_SOAK=1
 here=$(cd "$(dirname "$0")" && pwd)
 out="$build/bench-results.txt"
 : >"$out"
