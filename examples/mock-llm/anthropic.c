@@ -9,48 +9,21 @@
 #include "common/macro.h"
 #include "mock-llm.h"
 
-struct msg {
-        char id[64];
-        const char *model;
-        struct toolcall tool;
-        char *reply;
-        json_int_t input_tokens, output_tokens;
-};
-
 /* system + every message counted; the last user message's text (tool results included) echoed. */
-static int msg_prompt(const json_t *body, struct prompt *ret)
+static int msg_prompt(const json_t *body, struct prompt *p)
 {
-        struct prompt p = {};
+        static const char *const echo_roles[] = { "user", NULL };
         struct strbuf sys = STRBUF_INIT(MOCK_MAX_BODY);
         int r = prompt_add_content(&sys, json_object_get(body, "system"));
-        p.words += count_words(sys.data);
+        p->words += count_words(sys.data);
         strbuf_free(&sys);
+        if (r >= 0)
+                r = prompt_add_messages(p, json_object_get(body, "messages"), echo_roles);
+        if (r >= 0)
+                r = prompt_finish(p);
         if (r < 0)
-                return r;
-        size_t i;
-        const json_t *m;
-        json_array_foreach(json_object_get(body, "messages"), i, m) {
-                struct strbuf b = STRBUF_INIT(MOCK_MAX_BODY);
-                r = prompt_add_content(&b, json_object_get(m, "content"));
-                if (r < 0) {
-                        strbuf_free(&b);
-                        prompt_done(&p);
-                        return r;
-                }
-                p.words += count_words(b.data);
-                if (!strcmp(json_get_str(m, "role", ""), "user")) {
-                        free(p.last_user);
-                        p.last_user = b.data ? b.data : strdup("");
-                        if (!p.last_user)
-                                return -ENOMEM;
-                } else
-                        strbuf_free(&b);
-        }
-        if (!p.last_user && !(p.last_user = strdup("")))
-                return -ENOMEM;
-        p.words = MAX(p.words, 1ul);
-        *ret = p;
-        return 0;
+                prompt_done(p);
+        return r;
 }
 
 static json_t *usage_json(json_int_t in, json_int_t out)
@@ -59,16 +32,16 @@ static json_t *usage_json(json_int_t in, json_int_t out)
                          "cache_creation_input_tokens", 0, "cache_read_input_tokens", 0);
 }
 
-static json_t *message_json(const struct msg *c, json_t *content, const char *stop,
+static json_t *message_json(const struct gen *c, json_t *content, const char *stop,
                             json_int_t out)
 {
         return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s?, s:n, s:o}", "id", c->id, "type",
                          "message", "role", "assistant", "model", c->model, "content", content,
                          "stop_reason", stop, "stop_sequence", "usage",
-                         usage_json(c->input_tokens, out));
+                         usage_json(c->in, out));
 }
 
-static json_t *block_json(const struct msg *c)
+static json_t *block_json(const struct gen *c)
 {
         if (c->tool.name)
                 return json_pack("{s:s, s:s, s:s, s:O}", "type", "tool_use", "id", "toolu_mock_1",
@@ -76,10 +49,10 @@ static json_t *block_json(const struct msg *c)
         return json_pack("{s:s, s:s}", "type", "text", "text", c->reply);
 }
 
-static enum MHD_Result msg_full(struct mock_req *r, const struct msg *c)
+static enum MHD_Result msg_full(struct mock_req *r, const struct gen *c)
 {
         json_t *j = message_json(c, json_pack("[o]", block_json(c)),
-                                 c->tool.name ? "tool_use" : "end_turn", c->output_tokens);
+                                 c->tool.name ? "tool_use" : "end_turn", c->out);
         return reply_json(r, API_ANTHROPIC, 200, j);
 }
 
@@ -96,18 +69,16 @@ static int event(struct stream *s, const char *type, json_t *data)
         return stream_event(s, type, j);
 }
 
-static enum MHD_Result msg_stream(struct mock_req *r, const struct msg *c, bool reset)
+static enum MHD_Result msg_stream(struct mock_req *r, const struct gen *c)
 {
         struct stream *s = stream_new(r);
         if (!s)
                 return MHD_NO;
-        const char *text = c->tool.name ? c->tool.args : c->reply;
-        size_t len = strlen(text);
-        size_t want = c->tool.name ? MAX(mock_cfg.chunks, 2u) : mock_cfg.chunks;
-        _cleanup_free_ size_t *offs = calloc(want + 1, sizeof(size_t));
+        const char *text = gen_text(c);
+        size_t n = 0;
+        _cleanup_free_ size_t *offs = gen_pieces(c, &n);
         if (!offs)
                 goto fail;
-        size_t n = split_utf8(text, len, want, offs);
 
         /* As the real API: the tool_use block starts with an empty input, filled by deltas. */
         json_t *start_block = c->tool.name
@@ -136,10 +107,10 @@ static enum MHD_Result msg_stream(struct mock_req *r, const struct msg *c, bool 
             event(s, "message_delta",
                   json_pack("{s:{s:s, s:n}, s:{s:I}}", "delta", "stop_reason",
                             c->tool.name ? "tool_use" : "end_turn", "stop_sequence", "usage",
-                            "output_tokens", c->output_tokens)) < 0 ||
+                            "output_tokens", c->out)) < 0 ||
             event(s, "message_stop", json_object()) < 0)
                 goto fail;
-        if (reset)
+        if (c->fail == FAIL_RESET)
                 stream_reset_before(s, 2);
         return stream_queue(r, API_ANTHROPIC, s);
 fail:
@@ -150,8 +121,9 @@ fail:
 enum MHD_Result anthropic_messages(struct mock_req *r)
 {
         const json_t *b = r->json;
-        const char *model = json_get_str(b, "model", NULL);
-        if (!model)
+        struct gen c = { .model = json_get_str(b, "model", NULL),
+                         .stream = json_is_true(json_object_get(b, "stream")) };
+        if (!c.model)
                 return reply_error(r, API_ANTHROPIC, 400, "invalid_request_error", NULL,
                                    "model: Field required");
         if (!json_is_integer(json_object_get(b, "max_tokens")))
@@ -161,39 +133,16 @@ enum MHD_Result anthropic_messages(struct mock_req *r)
                 return reply_error(r, API_ANTHROPIC, 400, "invalid_request_error", NULL,
                                    "messages: Field required");
 
+        snprintf(c.id, sizeof(c.id), "msg_mock_%lu", r->id);
+
         struct prompt p = {};
         if (msg_prompt(b, &p) < 0)
                 return MHD_NO;
-        bool stream = json_is_true(json_object_get(b, "stream"));
-        enum fail_mode f = fail_mode_of(p.last_user);
         enum MHD_Result ret;
-        if (fail_handle(r, API_ANTHROPIC, f, stream, &ret)) {
-                prompt_done(&p);
+        if (gen_prepare(r, API_ANTHROPIC, &c, &p, true, &ret))
                 return ret;
-        }
-
-        struct msg c = { .model = model, .input_tokens = (json_int_t)p.words };
-        snprintf(c.id, sizeof(c.id), "msg_mock_%lu", r->id);
-        int k = toolcall_parse(p.last_user, &c.tool);
-        if (k < 0) {
-                prompt_done(&p);
-                return reply_error(r, API_ANTHROPIC, 400, "invalid_request_error", NULL,
-                                   "call_tool: needs a tool name and a JSON object");
-        }
-        if (k == 0) {
-                c.reply = echo_text(p.last_user);
-                if (!c.reply) {
-                        prompt_done(&p);
-                        return MHD_NO;
-                }
-                c.output_tokens = (json_int_t)count_words(c.reply);
-        } else
-                c.output_tokens = (json_int_t)(count_words(c.tool.name) + count_words(c.tool.args));
-        prompt_done(&p);
-
-        ret = stream ? msg_stream(r, &c, f == FAIL_RESET) : msg_full(r, &c);
-        free(c.reply);
-        toolcall_done(&c.tool);
+        ret = c.stream ? msg_stream(r, &c) : msg_full(r, &c);
+        gen_done(&c);
         return ret;
 }
 

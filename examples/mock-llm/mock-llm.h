@@ -73,6 +73,14 @@ struct prompt {
 void prompt_done(struct prompt *p);
 /* Collect text from a string or an array of content parts/blocks into b; words counted. */
 int prompt_add_content(struct strbuf *b, const json_t *content);
+/* Count the words of b's text into p. With candidate, the text becomes p->last_user and b is
+ * empty again; without, b is freed. */
+int prompt_text(struct prompt *p, struct strbuf *b, bool candidate);
+/* Every message's "content" counted; the last message whose "role" is in roles (NULL-terminated)
+ * becomes p->last_user. */
+int prompt_add_messages(struct prompt *p, const json_t *messages, const char *const *roles);
+/* After the texts: last_user defaults to "", words to at least 1. */
+int prompt_finish(struct prompt *p);
 unsigned long count_words(const char *s);
 
 enum fail_mode {
@@ -106,6 +114,30 @@ int toolcall_parse(const char *text, struct toolcall *ret);
 size_t split_utf8(const char *s, size_t len, size_t n, size_t *offs);
 /* "echo: " + text; NULL on OOM. */
 char *echo_text(const char *text);
+
+/* ---- gen.c: what a generating endpoint answers ---- */
+
+struct gen {
+        char id[64];
+        json_int_t created;
+        const char *model;
+        struct toolcall tool; /* name NULL: plain text reply */
+        char *reply;
+        json_int_t in, out;   /* tokens */
+        bool stream;
+        bool include_usage;
+        enum fail_mode fail;
+};
+/* Common preamble of a generating endpoint: failures, then the echo or (with tools) the tool
+ * call. Returns true when a response was already decided (*ret set). Takes p. */
+bool gen_prepare(struct mock_req *r, enum mock_api api, struct gen *g, struct prompt *p,
+                 bool tools, enum MHD_Result *ret);
+void gen_done(struct gen *g);
+/* What g streams: the tool call's arguments or the reply text. */
+const char *gen_text(const struct gen *g);
+/* gen_text() cut into --chunks pieces for stream deltas (tool arguments: at least two):
+ * *ret_n + 1 offsets. Caller frees; NULL on OOM. */
+size_t *gen_pieces(const struct gen *g, size_t *ret_n);
 
 /* ---- openai.c / anthropic.c ---- */
 enum MHD_Result openai_chat(struct mock_req *r);

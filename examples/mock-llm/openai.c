@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -32,91 +31,6 @@ enum MHD_Result openai_models(struct mock_req *r, const char *id)
         for (char **m = mock_cfg.models; *m; m++)
                 json_array_append_new(data, model_json(*m));
         return reply_json(r, API_OPENAI, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
-}
-
-/* ---- shared: prompt, echo or tool call, usage ---- */
-
-struct gen {
-        char id[64];
-        json_int_t created;
-        const char *model;
-        struct toolcall tool;
-        char *reply;
-        json_int_t in, out;
-        bool stream;
-        bool include_usage;
-        enum fail_mode fail;
-};
-
-static void gen_done(struct gen *g)
-{
-        free(g->reply);
-        toolcall_done(&g->tool);
-}
-
-/* Common preamble of a generating endpoint: failures, then the echo or the tool call.
- * Returns true when a response was already decided (*ret set). Takes p. */
-static bool gen_prepare(struct mock_req *r, struct gen *g, struct prompt *p, bool tools,
-                        enum MHD_Result *ret)
-{
-        g->created = (json_int_t)time(NULL);
-        g->in = (json_int_t)p->words;
-        g->fail = fail_mode_of(p->last_user);
-        if (fail_handle(r, API_OPENAI, g->fail, g->stream, ret)) {
-                prompt_done(p);
-                return true;
-        }
-        int k = tools ? toolcall_parse(p->last_user, &g->tool) : 0;
-        if (k < 0) {
-                prompt_done(p);
-                *ret = reply_error(r, API_OPENAI, 400, "invalid_request_error", NULL,
-                                   "call_tool: needs a tool name and a JSON object");
-                return true;
-        }
-        if (k == 0) {
-                g->reply = echo_text(p->last_user);
-                prompt_done(p);
-                if (!g->reply) {
-                        *ret = MHD_NO;
-                        return true;
-                }
-                g->out = (json_int_t)count_words(g->reply);
-        } else {
-                prompt_done(p);
-                g->out = (json_int_t)(count_words(g->tool.name) + count_words(g->tool.args));
-        }
-        return false;
-}
-
-/* Pieces of text for stream deltas (tool arguments: at least two). Caller frees. */
-static size_t *pieces(const char *text, bool tool, size_t *ret_n)
-{
-        size_t want = tool ? MAX(mock_cfg.chunks, 2u) : mock_cfg.chunks;
-        size_t *offs = calloc(want + 1, sizeof(size_t));
-        if (offs)
-                *ret_n = split_utf8(text, strlen(text), want, offs);
-        return offs;
-}
-
-static int prompt_text(struct prompt *p, struct strbuf *b, bool candidate)
-{
-        p->words += count_words(b->data);
-        if (!candidate) {
-                strbuf_free(b);
-                return 0;
-        }
-        free(p->last_user);
-        p->last_user = b->data ? b->data : strdup("");
-        *b = (struct strbuf)STRBUF_INIT(MOCK_MAX_BODY);
-        return p->last_user ? 0 : -ENOMEM;
-}
-
-static int prompt_finish(struct prompt *p)
-{
-        if (!p->last_user && !(p->last_user = strdup("")))
-                return -ENOMEM;
-        p->words = MAX(p->words, 1ul);
-        return 0;
 }
 
 /* ---- /v1/completions (legacy) ---- */
@@ -173,7 +87,7 @@ enum MHD_Result openai_completions(struct mock_req *r)
         if (prompt_finish(&p) < 0)
                 goto oom;
         enum MHD_Result ret;
-        if (gen_prepare(r, &g, &p, false, &ret))
+        if (gen_prepare(r, API_OPENAI, &g, &p, false, &ret))
                 return ret;
 
         if (!g.stream) {
@@ -185,7 +99,7 @@ enum MHD_Result openai_completions(struct mock_req *r)
                 return ret;
         }
         s = stream_new(r);
-        offs = pieces(g.reply, false, &n);
+        offs = gen_pieces(&g, &n);
         if (!s || !offs)
                 goto fail;
         for (size_t i = 0; i < n; i++)
@@ -310,10 +224,10 @@ static enum MHD_Result responses_stream(struct mock_req *r, const struct gen *g,
                                         const char *item_id)
 {
         struct rstream rs = { .s = stream_new(r) };
-        const char *text = g->tool.name ? g->tool.args : g->reply;
+        const char *text = gen_text(g);
         const char *iid = g->tool.name ? "fc_mock_1" : item_id;
         size_t n = 0;
-        _cleanup_free_ size_t *offs = pieces(text, g->tool.name != NULL, &n);
+        _cleanup_free_ size_t *offs = gen_pieces(g, &n);
         if (!rs.s || !offs)
                 goto fail;
         if (stream_chunk(rs.s) < 0 ||
@@ -395,7 +309,7 @@ enum MHD_Result openai_responses(struct mock_req *r)
         if (responses_prompt(b, &p) < 0)
                 return MHD_NO;
         enum MHD_Result ret;
-        if (gen_prepare(r, &g, &p, true, &ret))
+        if (gen_prepare(r, API_OPENAI, &g, &p, true, &ret))
                 return ret;
         ret = g.stream ? responses_stream(r, &g, item_id)
                        : reply_json(r, API_OPENAI, 200, response_json(&g, b, item_id, true));

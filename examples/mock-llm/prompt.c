@@ -15,6 +15,48 @@ void prompt_done(struct prompt *p)
         p->last_user = NULL;
 }
 
+int prompt_text(struct prompt *p, struct strbuf *b, bool candidate)
+{
+        p->words += count_words(b->data);
+        if (!candidate) {
+                strbuf_free(b);
+                return 0;
+        }
+        free(p->last_user);
+        p->last_user = b->data ? b->data : strdup("");
+        *b = (struct strbuf)STRBUF_INIT(MOCK_MAX_BODY);
+        return p->last_user ? 0 : -ENOMEM;
+}
+
+int prompt_add_messages(struct prompt *p, const json_t *messages, const char *const *roles)
+{
+        struct strbuf b = STRBUF_INIT(MOCK_MAX_BODY);
+        size_t i;
+        const json_t *m;
+        json_array_foreach(messages, i, m) {
+                const char *role = json_get_str(m, "role", "");
+                bool candidate = false;
+                for (const char *const *x = roles; *x; x++)
+                        candidate |= !strcmp(role, *x);
+                int r = prompt_add_content(&b, json_object_get(m, "content"));
+                if (r >= 0)
+                        r = prompt_text(p, &b, candidate);
+                if (r < 0) {
+                        strbuf_free(&b);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int prompt_finish(struct prompt *p)
+{
+        if (!p->last_user && !(p->last_user = strdup("")))
+                return -ENOMEM;
+        p->words = MAX(p->words, 1ul);
+        return 0;
+}
+
 unsigned long count_words(const char *s)
 {
         unsigned long n = 0;
