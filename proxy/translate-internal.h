@@ -2,6 +2,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "proxy/api-error.h"
 
@@ -10,6 +11,11 @@ int translate_bad(struct api_error *err, const char *param, const char *fmt, ...
 /* Append/set consuming v (NULL v -> -ENOMEM). */
 int translate_append(json_t *a, json_t *v);
 int translate_set(json_t *o, const char *key, json_t *v);
+/* Is v absent or JSON null? */
+static inline bool translate_absent(const json_t *v)
+{
+        return !v || json_is_null(v);
+}
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +29,13 @@ int translate_set(json_t *o, const char *key, json_t *v);
 
 /* OpenAI usage object from our usage struct: prompt/completion/total + cached_tokens details. */
 json_t *translate_openai_usage(const struct llm_usage *u);
+/* OpenAI tool_calls entry from an Anthropic tool_use block's id, name and input (arguments: input
+ * as compact JSON, "{}" when it is not an object). NULL on OOM. */
+json_t *translate_openai_tool_call(const char *id, const char *name, const json_t *input);
+/* The id of a translated response: o->id when set, else prefix + the upstream "id" ("0" when
+ * missing). NULL on OOM. */
+char *translate_response_id(const struct translate_response_opts *o, const json_t *resp,
+                            const char *prefix);
 /* Append "data: <compact json>\n\n" (OpenAI) or "event: NAME\ndata: <json>\n\n" (name non-NULL).
  * Consumes j. */
 int translate_emit(struct strbuf *out, const char *name, json_t *j);

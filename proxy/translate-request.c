@@ -47,12 +47,6 @@ void translate_openai_stream_flags(const json_t *req, bool *ret_stream, bool *re
                 *ret_include_usage = usage;
 }
 
-/* Is v absent or JSON null? */
-static bool absent(const json_t *v)
-{
-        return !v || json_is_null(v);
-}
-
 static bool is_blank(const char *s)
 {
         for (; *s; s++)
@@ -169,7 +163,7 @@ static int convert_content(const json_t *content, const char *param, enum parts 
         char p[128];
         int r;
 
-        if (absent(content))
+        if (translate_absent(content))
                 return 0;
         if (json_is_string(content)) {
                 if (json_string_length(content) == 0)
@@ -195,7 +189,7 @@ static int convert_content(const json_t *content, const char *param, enum parts 
 /* Arguments string -> object ("" -> {}). */
 static int parse_arguments(const json_t *args, const char *param, json_t **ret, struct api_error *err)
 {
-        if (absent(args)) {
+        if (translate_absent(args)) {
                 *ret = json_object();
                 return *ret ? 0 : -ENOMEM;
         }
@@ -227,7 +221,7 @@ static int convert_tool_calls(const json_t *calls, size_t mi, json_t *blocks, st
         char p[128];
         int r;
 
-        if (absent(calls))
+        if (translate_absent(calls))
                 return 0;
         snprintf(p, sizeof(p), "messages[%zu].tool_calls", mi);
         if (!json_is_array(calls))
@@ -272,8 +266,8 @@ static int convert_tool_message(const json_t *m, size_t mi, json_t *blocks, stru
                 return translate_bad(err, p, "%s: missing", p);
         const json_t *content = json_object_get(m, "content");
         json_t *rc;
-        if (absent(content) || json_is_string(content)) {
-                rc = json_string(absent(content) ? "" : json_string_value(content));
+        if (translate_absent(content) || json_is_string(content)) {
+                rc = json_string(translate_absent(content) ? "" : json_string_value(content));
         } else {
                 snprintf(p, sizeof(p), "messages[%zu].content", mi);
                 rc = json_array();
@@ -433,7 +427,7 @@ static int convert_tools(const json_t *tools, json_t *areq, struct api_error *er
         char p[64];
         int r;
 
-        if (absent(tools))
+        if (translate_absent(tools))
                 return 0;
         if (!json_is_array(tools))
                 return translate_bad(err, "tools", "tools: must be an array");
@@ -457,7 +451,7 @@ static int convert_tools(const json_t *tools, json_t *areq, struct api_error *er
                         return translate_bad(err, p, "%s.function.name: missing", p);
                 const json_t *params = json_object_get(fn, "parameters");
                 json_t *schema;
-                if (absent(params))
+                if (translate_absent(params))
                         schema = json_pack("{s:s, s:{}}", "type", "object", "properties");
                 else if (json_is_object(params))
                         schema = json_deep_copy(params);
@@ -484,7 +478,7 @@ static int convert_tool_choice(const json_t *req, json_t *areq, struct api_error
         if (!json_object_get(areq, "tools"))
                 return 0; /* Anthropic rejects tool_choice without tools */
 
-        if (absent(tc)) {
+        if (translate_absent(tc)) {
                 if (!no_parallel)
                         return 0;
                 choice = json_pack("{s:s}", "type", "auto");
@@ -522,7 +516,7 @@ static int convert_tool_choice(const json_t *req, json_t *areq, struct api_error
 
 static int convert_stop(const json_t *stop, json_t *areq, struct api_error *err)
 {
-        if (absent(stop))
+        if (translate_absent(stop))
                 return 0;
         _cleanup_json_ json_t *seqs = json_array();
         if (!seqs)
@@ -554,7 +548,7 @@ static int convert_stop(const json_t *stop, json_t *areq, struct api_error *err)
 static int get_positive_int(const json_t *req, const char *key, int64_t *ret, struct api_error *err)
 {
         const json_t *v = json_object_get(req, key);
-        if (absent(v))
+        if (translate_absent(v))
                 return 0;
         if (!json_is_integer(v) || json_integer_value(v) < 1)
                 return translate_bad(err, key, "%s: must be a positive integer", key);
@@ -566,7 +560,7 @@ static int number_param(const json_t *req, const char *key, double lo, double hi
                         struct api_error *err)
 {
         const json_t *v = json_object_get(req, key);
-        if (absent(v))
+        if (translate_absent(v))
                 return 0;
         if (!json_is_number(v))
                 return translate_bad(err, key, "%s: must be a number", key);
@@ -589,7 +583,7 @@ int translate_request_openai_to_anthropic(const json_t *req, const struct transl
                 return translate_bad(err, NULL, "Request body must be a JSON object");
 
         const json_t *n = json_object_get(req, "n");
-        if (!absent(n) && !(json_is_integer(n) && json_integer_value(n) == 1))
+        if (!translate_absent(n) && !(json_is_integer(n) && json_integer_value(n) == 1))
                 return translate_bad(err, "n", "n: only n=1 is supported");
 
         const json_t *msgs = json_object_get(req, "messages");
@@ -641,7 +635,7 @@ int translate_request_openai_to_anthropic(const json_t *req, const struct transl
                 return r;
 
         const json_t *stream = json_object_get(req, "stream");
-        if (!absent(stream) && !json_is_boolean(stream))
+        if (!translate_absent(stream) && !json_is_boolean(stream))
                 return translate_bad(err, "stream", "stream: must be a boolean");
         if (json_is_true(stream) && (r = translate_set(areq, "stream", json_true())) < 0)
                 return r;

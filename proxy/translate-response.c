@@ -69,18 +69,33 @@ int translate_emit(struct strbuf *out, const char *name, json_t *j)
         return r;
 }
 
+json_t *translate_openai_tool_call(const char *id, const char *name, const json_t *input)
+{
+        _cleanup_free_ char *args = json_is_object(input) ? json_dump_compact(input) : strdup("{}");
+        if (!args)
+                return NULL;
+        return json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "function", "function",
+                         "name", name, "arguments", args);
+}
+
+char *translate_response_id(const struct translate_response_opts *o, const json_t *resp,
+                            const char *prefix)
+{
+        if (o && o->id)
+                return strdup(o->id);
+        char *id = NULL;
+        if (asprintf(&id, "%s%s", prefix, json_get_str(resp, "id", "0")) < 0)
+                return NULL;
+        return id;
+}
+
 static int tool_call_json(const json_t *block, json_t **ret)
 {
         const char *id = json_get_str(block, "id", NULL);
         const char *name = json_get_str(block, "name", NULL);
         if (!id || !name)
                 return -EBADMSG;
-        const json_t *input = json_object_get(block, "input");
-        _cleanup_free_ char *args = json_is_object(input) ? json_dump_compact(input) : strdup("{}");
-        if (!args)
-                return -ENOMEM;
-        *ret = json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type", "function", "function",
-                         "name", name, "arguments", args);
+        *ret = translate_openai_tool_call(id, name, json_object_get(block, "input"));
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -130,11 +145,7 @@ int translate_response_anthropic_to_openai(const json_t *resp, const struct tran
         struct llm_usage u = { 0 };
         usage_from_anthropic(resp, &u);
 
-        _cleanup_free_ char *id = NULL;
-        if (o && o->id)
-                id = strdup(o->id);
-        else if (asprintf(&id, "chatcmpl-%s", json_get_str(resp, "id", "0")) < 0)
-                id = NULL;
+        _cleanup_free_ char *id = translate_response_id(o, resp, "chatcmpl-");
         if (!id) {
                 strbuf_free(&text);
                 return -ENOMEM;

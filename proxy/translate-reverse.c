@@ -9,17 +9,12 @@
 #include "proxy/translate-internal.h"
 #include "proxy/translate.h"
 
-static bool absent(const json_t *v)
-{
-        return !v || json_is_null(v);
-}
-
 /* Text of a string or array of text blocks, joined with "\n". Non-text blocks -> 400 unless
  * skip_other. */
 static int blocks_text(const json_t *content, const char *param, bool skip_other,
                        struct strbuf *sb, struct api_error *err)
 {
-        if (absent(content))
+        if (translate_absent(content))
                 return 0;
         if (json_is_string(content))
                 return strbuf_append(sb, json_string_value(content), json_string_length(content));
@@ -215,15 +210,7 @@ static int assistant_message(const json_t *content, size_t mi, json_t *out, stru
                                 r = translate_bad(err, p, "%s: too many tool calls", p);
                                 break;
                         }
-                        _cleanup_free_ char *args = json_is_object(input) ? json_dump_compact(input)
-                                                                          : strdup("{}");
-                        if (!args) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        r = translate_append(calls, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id,
-                                                              "type", "function", "function",
-                                                              "name", name, "arguments", args));
+                        r = translate_append(calls, translate_openai_tool_call(id, name, input));
                 } else if (strcmp(type, "thinking") == 0 || strcmp(type, "redacted_thinking") == 0) {
                         r = 0;
                 } else {
@@ -257,7 +244,7 @@ static int reverse_tools(const json_t *req, json_t *oreq, struct api_error *err)
         char p[64];
         int r;
 
-        if (absent(tools))
+        if (translate_absent(tools))
                 return 0;
         if (!json_is_array(tools) || json_array_size(tools) > TRANSLATE_MAX_TOOLS)
                 return translate_bad(err, "tools", "tools: must be an array of at most %d tools",
@@ -272,7 +259,7 @@ static int reverse_tools(const json_t *req, json_t *oreq, struct api_error *err)
                 const char *name = json_get_str(t, "name", NULL);
                 const json_t *schema = json_object_get(t, "input_schema");
                 const char *type = json_get_str(t, "type", "custom");
-                if (strcmp(type, "custom") != 0 && absent(schema))
+                if (strcmp(type, "custom") != 0 && translate_absent(schema))
                         continue; /* Anthropic server tools have no OpenAI equivalent */
                 if (!name || !*name)
                         return translate_bad(err, p, "%s.name: missing", p);
@@ -295,7 +282,7 @@ static int reverse_tools(const json_t *req, json_t *oreq, struct api_error *err)
                 return -ENOMEM;
 
         const json_t *tc = json_object_get(req, "tool_choice");
-        if (absent(tc))
+        if (translate_absent(tc))
                 return 0;
         const char *type = json_get_str(tc, "type", "");
         json_t *choice;
@@ -320,7 +307,7 @@ static int reverse_tools(const json_t *req, json_t *oreq, struct api_error *err)
 static int copy_number(const json_t *req, const char *key, json_t *oreq, struct api_error *err)
 {
         const json_t *v = json_object_get(req, key);
-        if (absent(v))
+        if (translate_absent(v))
                 return 0;
         if (!json_is_number(v) || json_number_value(v) < 0)
                 return translate_bad(err, key, "%s: must be a non-negative number", key);
@@ -346,7 +333,7 @@ int translate_request_anthropic_to_openai(const json_t *req, const struct transl
                 return -ENOMEM;
 
         const json_t *system = json_object_get(req, "system");
-        if (!absent(system)) {
+        if (!translate_absent(system)) {
                 struct strbuf sb = STRBUF_INIT(64 * 1024 * 1024);
                 r = blocks_text(system, "system", false, &sb, err);
                 if (r >= 0 && sb.len > 0)
@@ -379,7 +366,7 @@ int translate_request_anthropic_to_openai(const json_t *req, const struct transl
                 return -ENOMEM;
 
         const json_t *mt = json_object_get(req, "max_tokens");
-        if (!absent(mt)) {
+        if (!translate_absent(mt)) {
                 if (!json_is_integer(mt) || json_integer_value(mt) < 1)
                         return translate_bad(err, "max_tokens", "max_tokens: must be a positive integer");
                 if (json_object_set(oreq, "max_tokens", (json_t *)mt) < 0)
@@ -391,7 +378,7 @@ int translate_request_anthropic_to_openai(const json_t *req, const struct transl
                 return r;
 
         const json_t *stop = json_object_get(req, "stop_sequences");
-        if (!absent(stop)) {
+        if (!translate_absent(stop)) {
                 if (!json_is_array(stop))
                         return translate_bad(err, "stop_sequences", "stop_sequences: must be an array");
                 size_t k;
@@ -487,11 +474,7 @@ int translate_response_openai_to_anthropic(const json_t *resp, const struct tran
         if (json_array_size(calls) > 0 && (!fr || strcmp(fr, "stop") == 0))
                 sr = "tool_use"; /* some servers say "stop" after tool calls */
 
-        _cleanup_free_ char *id = NULL;
-        if (o && o->id)
-                id = strdup(o->id);
-        else if (asprintf(&id, "msg_%s", json_get_str(resp, "id", "0")) < 0)
-                id = NULL;
+        _cleanup_free_ char *id = translate_response_id(o, resp, "msg_");
         if (!id)
                 return -ENOMEM;
         json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:O, s:s, s:n, s:o}", "id", id, "type",
