@@ -63,6 +63,14 @@ struct kv {
         const char *expect;
 };
 
+/* check_path() for every row of a table. */
+#define check_paths(row, out, table) check_paths_n(row, out, table, ELEMENTSOF(table))
+static void check_paths_n(const char *row, json_t *out, const struct kv *kv, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                check_path(row, out, kv[i].path, kv[i].expect);
+}
+
 #define MAXKV 12
 static const struct {
         const char *name;
@@ -301,24 +309,27 @@ static void test_responses(void)
         struct llm_usage u;
         CHECK(translate_response_anthropic_to_openai(resp, &o, &out, &u) == 0);
         const char *row = "tool_use response";
-        check_path(row, out, "id", "\"chatcmpl-q\"");
-        check_path(row, out, "object", "\"chat.completion\"");
-        check_path(row, out, "created", "42");
-        check_path(row, out, "model", "\"asked-model\"");
-        check_path(row, out, "choices.0.index", "0");
-        check_path(row, out, "choices.0.message.role", "\"assistant\"");
-        check_path(row, out, "choices.0.message.content", "\"Let me check.\"");
-        check_path(row, out, "choices.0.message.tool_calls.0",
-                   "{\"id\":\"toolu_1\",\"type\":\"function\",\"function\":{\"name\":\"get\",\"arguments\":\"{\\\"loc\\\":\\\"Oslo\\\"}\"}}");
-        check_path(row, out, "choices.0.message.tool_calls.1.function.arguments", "\"{}\"");
-        check_path(row, out, "choices.0.message.reasoning_content", NULL);
-        check_path(row, out, "choices.0.finish_reason", "\"tool_calls\"");
-        check_path(row, out, "choices.0.logprobs", "null");
-        check_path(row, out, "choices.1", NULL);
-        check_path(row, out, "usage.prompt_tokens", "115");
-        check_path(row, out, "usage.completion_tokens", "20");
-        check_path(row, out, "usage.total_tokens", "135");
-        check_path(row, out, "usage.prompt_tokens_details.cached_tokens", "100");
+        static const struct kv tool_use_response[] = {
+                { "id", "\"chatcmpl-q\"" },
+                { "object", "\"chat.completion\"" },
+                { "created", "42" },
+                { "model", "\"asked-model\"" },
+                { "choices.0.index", "0" },
+                { "choices.0.message.role", "\"assistant\"" },
+                { "choices.0.message.content", "\"Let me check.\"" },
+                { "choices.0.message.tool_calls.0",
+                  "{\"id\":\"toolu_1\",\"type\":\"function\",\"function\":{\"name\":\"get\",\"arguments\":\"{\\\"loc\\\":\\\"Oslo\\\"}\"}}" },
+                { "choices.0.message.tool_calls.1.function.arguments", "\"{}\"" },
+                { "choices.0.message.reasoning_content", NULL },
+                { "choices.0.finish_reason", "\"tool_calls\"" },
+                { "choices.0.logprobs", "null" },
+                { "choices.1", NULL },
+                { "usage.prompt_tokens", "115" },
+                { "usage.completion_tokens", "20" },
+                { "usage.total_tokens", "135" },
+                { "usage.prompt_tokens_details.cached_tokens", "100" },
+        };
+        check_paths(row, out, tool_use_response);
         CHECK(u.input_tokens == 115 && u.output_tokens == 20 && u.cached_tokens == 100);
         json_decref(out);
 
@@ -396,15 +407,14 @@ static void free_events(char **v, int n)
         free(v);
 }
 
-/* Run the recorded stream split at `at`, return the produced bytes. */
-static char *run_a2o(const char *in, size_t len, size_t at, bool include_usage, bool clean,
-                     struct translate_stream **ret_s)
+/* Run a recorded stream split at `at` through a translator, return the produced bytes. */
+static char *run_split(enum translate_dir dir, const struct translate_stream_opts *o,
+                       const char *in, size_t len, size_t at, bool clean,
+                       struct translate_stream **ret_s)
 {
-        struct translate_stream_opts o = { .id = "chatcmpl-1", .model = "m", .created = 1,
-                                           .include_usage = include_usage };
         struct translate_stream *s = NULL;
         struct strbuf out = STRBUF_INIT(1 << 20);
-        CHECK(translate_stream_new(&s, TRANSLATE_ANTHROPIC_TO_OPENAI, &o) == 0);
+        CHECK(translate_stream_new(&s, dir, o) == 0);
         CHECK(translate_stream_feed(s, in, at, &out) == 0);
         CHECK(translate_stream_feed(s, in + at, len - at, &out) == 0);
         CHECK(translate_stream_finish(s, clean, &out) == 0);
@@ -415,6 +425,14 @@ static char *run_a2o(const char *in, size_t len, size_t at, bool include_usage, 
         else
                 translate_stream_free(s);
         return r;
+}
+
+static char *run_a2o(const char *in, size_t len, size_t at, bool include_usage, bool clean,
+                     struct translate_stream **ret_s)
+{
+        struct translate_stream_opts o = { .id = "chatcmpl-1", .model = "m", .created = 1,
+                                           .include_usage = include_usage };
+        return run_split(TRANSLATE_ANTHROPIC_TO_OPENAI, &o, in, len, at, clean, ret_s);
 }
 
 /* Check the OpenAI chunk stream semantically; returns 0 if all good. */
@@ -627,19 +645,7 @@ static const char openai_stream[] =
 static char *run_o2a(const char *in, size_t len, size_t at, bool clean, struct translate_stream **ret_s)
 {
         struct translate_stream_opts o = { .id = "msg_q", .model = "m" };
-        struct translate_stream *s = NULL;
-        struct strbuf out = STRBUF_INIT(1 << 20);
-        CHECK(translate_stream_new(&s, TRANSLATE_OPENAI_TO_ANTHROPIC, &o) == 0);
-        CHECK(translate_stream_feed(s, in, at, &out) == 0);
-        CHECK(translate_stream_feed(s, in + at, len - at, &out) == 0);
-        CHECK(translate_stream_finish(s, clean, &out) == 0);
-        char *r = NULL;
-        strbuf_steal(&out, &r);
-        if (ret_s)
-                *ret_s = s;
-        else
-                translate_stream_free(s);
-        return r;
+        return run_split(TRANSLATE_OPENAI_TO_ANTHROPIC, &o, in, len, at, clean, ret_s);
 }
 
 static void test_stream_o2a(void)
@@ -661,6 +667,29 @@ static void test_stream_o2a(void)
                 "content_block_delta", "content_block_stop", "content_block_start",
                 "content_block_delta", "content_block_stop", "message_delta", "message_stop",
         };
+        /* what each event (by its position) must carry */
+        static const struct {
+                int event;
+                struct kv kv;
+        } event_checks[] = {
+                { 0, { "message.id", "\"msg_q\"" } },
+                { 0, { "message.role", "\"assistant\"" } },
+                { 0, { "message.content", "[]" } },
+                { 1, { "content_block", "{\"type\":\"text\",\"text\":\"\"}" } },
+                { 2, { "delta", "{\"type\":\"text_delta\",\"text\":\"Hi \"}" } },
+                { 5, { "index", "1" } },
+                { 5, { "content_block",
+                       "{\"type\":\"tool_use\",\"id\":\"call_1\",\"name\":\"get\",\"input\":{}}" } },
+                { 6, { "index", "1" } },
+                { 6, { "delta.type", "\"input_json_delta\"" } },
+                { 7, { "index", "1" } },
+                { 7, { "delta.type", "\"input_json_delta\"" } },
+                { 9, { "content_block.name", "\"now\"" } },
+                { 10, { "index", "2" } },
+                { 12, { "delta.stop_reason", "\"tool_use\"" } },
+                { 12, { "usage.output_tokens", "8" } },
+                { 12, { "usage.input_tokens", "12" } },
+        };
         CHECK(n == (int)ELEMENTSOF(want));
         struct strbuf args = STRBUF_INIT(4096);
         for (int i = 0; i < n && i < (int)ELEMENTSOF(want); i++) {
@@ -669,34 +698,12 @@ static void test_stream_o2a(void)
                 CHECK(strncmp(ev[i], prefix, strlen(prefix)) == 0);
                 _cleanup_json_ json_t *j = parse(ev[i] + strlen(prefix));
                 CHECK_STREQ(json_get_str(j, "type", NULL), want[i]);
-                if (i == 0) {
-                        check_path("o2a", j, "message.id", "\"msg_q\"");
-                        check_path("o2a", j, "message.role", "\"assistant\"");
-                        check_path("o2a", j, "message.content", "[]");
-                }
-                if (i == 1)
-                        check_path("o2a", j, "content_block", "{\"type\":\"text\",\"text\":\"\"}");
-                if (i == 2)
-                        check_path("o2a", j, "delta", "{\"type\":\"text_delta\",\"text\":\"Hi \"}");
-                if (i == 5) {
-                        check_path("o2a", j, "index", "1");
-                        check_path("o2a", j, "content_block",
-                                   "{\"type\":\"tool_use\",\"id\":\"call_1\",\"name\":\"get\",\"input\":{}}");
-                }
-                if (i == 6 || i == 7) {
-                        check_path("o2a", j, "index", "1");
-                        check_path("o2a", j, "delta.type", "\"input_json_delta\"");
+                for (size_t k = 0; k < ELEMENTSOF(event_checks); k++)
+                        if (event_checks[k].event == i)
+                                check_path("o2a", j, event_checks[k].kv.path,
+                                           event_checks[k].kv.expect);
+                if (i == 6 || i == 7)
                         strbuf_appends(&args, json_get_str(jpath(j, "delta"), "partial_json", ""));
-                }
-                if (i == 9)
-                        check_path("o2a", j, "content_block.name", "\"now\"");
-                if (i == 10)
-                        check_path("o2a", j, "index", "2");
-                if (i == 12) {
-                        check_path("o2a", j, "delta.stop_reason", "\"tool_use\"");
-                        check_path("o2a", j, "usage.output_tokens", "8");
-                        check_path("o2a", j, "usage.input_tokens", "12");
-                }
         }
         CHECK_STREQ(args.data, "{\"a\":1}");
         strbuf_free(&args);
@@ -772,28 +779,32 @@ static void test_reverse_request(void)
         struct api_error err;
         CHECK(translate_request_anthropic_to_openai(req, &o, &out, &err) == 0);
         const char *row = "reverse request";
-        check_path(row, out, "model", "\"llama3\"");
-        check_path(row, out, "messages.0", "{\"role\":\"system\",\"content\":\"S1\\nS2\"}");
-        check_path(row, out, "messages.1", "{\"role\":\"user\",\"content\":\"hi\"}");
-        check_path(row, out, "messages.2.role", "\"assistant\"");
-        check_path(row, out, "messages.2.content", "\"ok\"");
-        check_path(row, out, "messages.2.tool_calls.0",
-                   "{\"id\":\"toolu_1\",\"type\":\"function\",\"function\":{\"name\":\"get\",\"arguments\":\"{\\\"a\\\":1}\"}}");
-        check_path(row, out, "messages.3", "{\"role\":\"tool\",\"tool_call_id\":\"toolu_1\",\"content\":\"r1\"}");
-        check_path(row, out, "messages.4.role", "\"user\"");
-        check_path(row, out, "messages.4.content.0", "{\"type\":\"text\",\"text\":\"more\"}");
-        check_path(row, out, "messages.4.content.1",
-                   "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAA\"}}");
-        check_path(row, out, "tools.0",
-                   "{\"type\":\"function\",\"function\":{\"name\":\"get\",\"parameters\":{\"type\":\"object\"},\"description\":\"d\"}}");
-        check_path(row, out, "tool_choice", "\"required\"");
-        check_path(row, out, "parallel_tool_calls", "false");
-        check_path(row, out, "stop", "[\"X\"]");
-        check_path(row, out, "max_tokens", "100");
-        check_path(row, out, "temperature", "0.5");
-        check_path(row, out, "stream", "true");
-        check_path(row, out, "stream_options", "{\"include_usage\":true}");
-        check_path(row, out, "user", "\"u1\"");
+        static const struct kv reverse_request[] = {
+                { "model", "\"llama3\"" },
+                { "messages.0", "{\"role\":\"system\",\"content\":\"S1\\nS2\"}" },
+                { "messages.1", "{\"role\":\"user\",\"content\":\"hi\"}" },
+                { "messages.2.role", "\"assistant\"" },
+                { "messages.2.content", "\"ok\"" },
+                { "messages.2.tool_calls.0",
+                  "{\"id\":\"toolu_1\",\"type\":\"function\",\"function\":{\"name\":\"get\",\"arguments\":\"{\\\"a\\\":1}\"}}" },
+                { "messages.3",
+                  "{\"role\":\"tool\",\"tool_call_id\":\"toolu_1\",\"content\":\"r1\"}" },
+                { "messages.4.role", "\"user\"" },
+                { "messages.4.content.0", "{\"type\":\"text\",\"text\":\"more\"}" },
+                { "messages.4.content.1",
+                  "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AAA\"}}" },
+                { "tools.0",
+                  "{\"type\":\"function\",\"function\":{\"name\":\"get\",\"parameters\":{\"type\":\"object\"},\"description\":\"d\"}}" },
+                { "tool_choice", "\"required\"" },
+                { "parallel_tool_calls", "false" },
+                { "stop", "[\"X\"]" },
+                { "max_tokens", "100" },
+                { "temperature", "0.5" },
+                { "stream", "true" },
+                { "stream_options", "{\"include_usage\":true}" },
+                { "user", "\"u1\"" },
+        };
+        check_paths(row, out, reverse_request);
         json_decref(out);
 
         _cleanup_json_ json_t *bad = parse("{\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}");
@@ -815,18 +826,22 @@ static void test_reverse_response(void)
         struct llm_usage u;
         CHECK(translate_response_openai_to_anthropic(resp, &o, &out, &u) == 0);
         const char *row = "reverse response";
-        check_path(row, out, "id", "\"msg_chatcmpl-7\"");
-        check_path(row, out, "type", "\"message\"");
-        check_path(row, out, "role", "\"assistant\"");
-        check_path(row, out, "model", "\"claude-asked\"");
-        check_path(row, out, "content.0", "{\"type\":\"text\",\"text\":\"Sure\"}");
-        check_path(row, out, "content.1", "{\"type\":\"tool_use\",\"id\":\"call_1\",\"name\":\"get\",\"input\":{\"a\":1}}");
-        check_path(row, out, "content.2.input", "{}");
-        check_path(row, out, "stop_reason", "\"tool_use\"");
-        check_path(row, out, "stop_sequence", "null");
-        check_path(row, out, "usage.input_tokens", "6");
-        check_path(row, out, "usage.cache_read_input_tokens", "4");
-        check_path(row, out, "usage.output_tokens", "5");
+        static const struct kv reverse_response[] = {
+                { "id", "\"msg_chatcmpl-7\"" },
+                { "type", "\"message\"" },
+                { "role", "\"assistant\"" },
+                { "model", "\"claude-asked\"" },
+                { "content.0", "{\"type\":\"text\",\"text\":\"Sure\"}" },
+                { "content.1",
+                  "{\"type\":\"tool_use\",\"id\":\"call_1\",\"name\":\"get\",\"input\":{\"a\":1}}" },
+                { "content.2.input", "{}" },
+                { "stop_reason", "\"tool_use\"" },
+                { "stop_sequence", "null" },
+                { "usage.input_tokens", "6" },
+                { "usage.cache_read_input_tokens", "4" },
+                { "usage.output_tokens", "5" },
+        };
+        check_paths(row, out, reverse_response);
         CHECK(u.input_tokens == 10 && u.output_tokens == 5 && u.cached_tokens == 4);
         json_decref(out);
 
