@@ -48,6 +48,8 @@ static uint32_t bpf_run(const struct sock_filter *prog, size_t n, const struct s
         for (size_t pc = 0, steps = 0; pc < n && steps < 100000; pc++, steps++) {
                 const struct sock_filter *f = &prog[pc];
                 uint32_t k = f->k;
+                /* the second operand of ALU and JMP instructions: k, or X with BPF_X */
+                uint32_t src = BPF_SRC(f->code) == BPF_X ? X : k;
                 switch (f->code) {
                 case BPF_LD | BPF_W | BPF_ABS:
                         if (k > sizeof(*d) - 4 || k % 4)
@@ -81,16 +83,12 @@ static uint32_t bpf_run(const struct sock_filter *prog, size_t n, const struct s
                         M[k] = X;
                         break;
                 case BPF_ALU | BPF_AND | BPF_K:
-                        A &= k;
+                case BPF_ALU | BPF_AND | BPF_X:
+                        A &= src;
                         break;
                 case BPF_ALU | BPF_OR | BPF_K:
-                        A |= k;
-                        break;
-                case BPF_ALU | BPF_AND | BPF_X:
-                        A &= X;
-                        break;
                 case BPF_ALU | BPF_OR | BPF_X:
-                        A |= X;
+                        A |= src;
                         break;
                 case BPF_ALU | BPF_ADD | BPF_K:
                         A += k;
@@ -114,28 +112,20 @@ static uint32_t bpf_run(const struct sock_filter *prog, size_t n, const struct s
                         pc += k;
                         break;
                 case BPF_JMP | BPF_JEQ | BPF_K:
-                        pc += A == k ? f->jt : f->jf;
+                case BPF_JMP | BPF_JEQ | BPF_X:
+                        pc += A == src ? f->jt : f->jf;
                         break;
                 case BPF_JMP | BPF_JGT | BPF_K:
-                        pc += A > k ? f->jt : f->jf;
+                case BPF_JMP | BPF_JGT | BPF_X:
+                        pc += A > src ? f->jt : f->jf;
                         break;
                 case BPF_JMP | BPF_JGE | BPF_K:
-                        pc += A >= k ? f->jt : f->jf;
+                case BPF_JMP | BPF_JGE | BPF_X:
+                        pc += A >= src ? f->jt : f->jf;
                         break;
                 case BPF_JMP | BPF_JSET | BPF_K:
-                        pc += (A & k) ? f->jt : f->jf;
-                        break;
-                case BPF_JMP | BPF_JEQ | BPF_X:
-                        pc += A == X ? f->jt : f->jf;
-                        break;
-                case BPF_JMP | BPF_JGT | BPF_X:
-                        pc += A > X ? f->jt : f->jf;
-                        break;
-                case BPF_JMP | BPF_JGE | BPF_X:
-                        pc += A >= X ? f->jt : f->jf;
-                        break;
                 case BPF_JMP | BPF_JSET | BPF_X:
-                        pc += (A & X) ? f->jt : f->jf;
+                        pc += (A & src) ? f->jt : f->jf;
                         break;
                 case BPF_RET | BPF_K:
                         return k;
