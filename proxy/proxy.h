@@ -29,8 +29,8 @@
  * cache and survives a crash or SIGKILL of the proxy; only a kernel crash or power loss within
  * the file system's commit interval (ext4: 5 s) can lose it. "egress" adds an fsync per batch
  * of egress records for that case too, at a measured cost (bench/bench-proxy.sh, 2 cores,
- * ext4): added latency at concurrency 1 about 0.6 ms instead of 0.2 ms and throughput at
- * concurrency 64 about 3,000 instead of 3,900 req/s. fsync does not protect against an attacker
+ * ext4): added latency at concurrency 1 about 0.65 ms instead of 0.2 ms and throughput at
+ * concurrency 64 about 3,500 instead of 4,400 req/s. fsync does not protect against an attacker
  * who controls the kernel (who can rewrite the file anyway); what does is dom0's mirror.
  *
  * Memory: 16 KiB MHD pool per connection, one malloc arena, freed heap handed back once the
