@@ -52,7 +52,7 @@ check "tunnel keeps the proxy's identity check (401 without token)" test "$noaut
 out=$(logs) || fail "first pull exits 0"
 echo "$out" | head -5
 check "table shows the egress" grep -qE 'egress +ollama/qsim' <<<"$out"
-check "table shows egress_done with status 200" grep -qE 'egress_done +ollama(/qsim)? +200 ' <<<"$out"
+check "table shows egress_done with status 200" grep -qE 'egress_done +ollama/qsim +200 ' <<<"$out"
 check "mirror file written" test -s "$M/$SIM_VM/audit.jsonl"
 check "mirror verifies with qclaw-admin verify" "$ADMIN" verify "$M/$SIM_VM/audit.jsonl"
 json=$(logs --json --event egress_done)
