@@ -154,6 +154,15 @@ sim_down() {
                 wait "$p" 2>/dev/null || true
         done
         SIM_PIDS=()
+        # SIM_PIDS are the subshells that ran `ip netns exec` in the background; whatever they
+        # started lives on in the namespaces: end every process still in them.
+        local ns sig
+        for sig in TERM KILL; do
+                for ns in ${SIM_NS_DOM0-} ${SIM_NS_VM-}; do
+                        ip netns pids "$ns" 2>/dev/null | xargs -r kill -s "$sig" 2>/dev/null || true
+                done
+                [ "$sig" = TERM ] && sleep 0.2
+        done
         [ -n "${SIM_NS_DOM0-}" ] && ip netns del "$SIM_NS_DOM0" 2>/dev/null
         [ -n "${SIM_NS_VM-}" ] && ip netns del "$SIM_NS_VM" 2>/dev/null
         [ -n "${SIM-}" ] && [ -d "$SIM" ] && rm -rf "$SIM"
