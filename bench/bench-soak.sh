@@ -79,7 +79,7 @@ while :; do
         el=$((SECONDS - start))
         rss=$(kib VmRSS); hwm=$(kib VmHWM); thr=$(kib Threads)
         fds=$(ls "/proc/$PP/fd" | wc -l)
-        eg=$(grep -c '"event":"egress"' "$T/audit.jsonl" || true)
+        eg=$(cat "$T"/audit.jsonl* | grep -c '"event":"egress"' || true)
         printf "%6d %9s %9s %6d %8s %9d\n" "$el" "$(mib "$rss")" "$(mib "$hwm")" "$fds" "$thr" "$eg"
         echo "$el $rss" >>"$T/samples"
         [ "$el" -ge "$SECS" ] && break
@@ -92,7 +92,7 @@ ok=$(( $(awk '$1=="streams_ok"{print $2}' "$T/l1") + $(awk '$1=="streams_ok"{pri
 failed=$(( $(awk '$1=="streams_failed"{print $2}' "$T/l1") + $(awk '$1=="streams_failed"{print $2}' "$T/l2") ))
 sleep 2
 rss_end=$(kib VmRSS); hwm=$(kib VmHWM)
-echo "streams completed: $ok, failed: $failed; egress records: $(grep -c '"event":"egress"' "$T/audit.jsonl")"
+echo "streams completed: $ok, failed: $failed; egress records: $(cat "$T"/audit.jsonl* | grep -c '"event":"egress"') (log files: $(ls "$T" | grep -c '^audit.jsonl'))"
 echo "proxy RSS: idle $(mib "$rss0") MiB, peak $(mib "$hwm") MiB, idle after $(mib "$rss_end") MiB"
 "$ADMIN" verify "$T/audit.jsonl" | sed 's/^/audit: /'
 # flat: mean RSS of the last third vs the first third of the samples (after the ramp-up)
