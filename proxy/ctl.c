@@ -57,6 +57,15 @@ static void session_end(struct session *s)
                         break;
                 }
         log_info("session %s (profile %s, pid %d) ended", s->id, s->profile, (int)s->pid);
+        /* The proxy's own end of the session, written whatever happened to the supervisor (a
+         * supervisor killed with SIGKILL writes no session_end): from here on the session's
+         * listener is closed and nothing more can leave under its name. */
+        json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "event", "session_detach",
+                              "session", s->id, "profile", s->profile, "pid", (int)s->pid,
+                              "requests", (json_int_t)s->requests, "duration_ms",
+                              (json_int_t)((now_realtime_usec() - s->started_rt) / 1000));
+        if (!j || paudit_queue(j, NULL) < 0)
+                log_error("session %s: cannot queue its session_detach audit record", s->id);
 }
 
 static void ctl_conn_free(struct ctl_conn *c)

@@ -74,6 +74,8 @@ check "supervisor SIGKILL: the hanging request ended with client_disconnect" wai
 fds_back() { [ "$(proxy_fds)" -le "$FD0" ]; }
 check "supervisor SIGKILL: proxy fds back to baseline ($FD0)" wait_for 10 fds_back
 check "supervisor SIGKILL: a session_start was written" grep -q "\"event\":\"session_start\".*\"session\":\"$sid\"" "$T/audit.jsonl"
+detached() { grep -q "\"event\":\"session_detach\",\"session\":\"$sid\"" "$T/audit.jsonl"; }
+check "supervisor SIGKILL: the proxy wrote the session's session_detach record" wait_for 10 detached
 # Its cgroups stay behind, empty; a later qclaw-run removes qclaw-s-* cgroups that are empty and
 # older than 60 s: backdate them so the next run does it now.
 killed_cgs=$(find /sys/fs/cgroup -maxdepth 4 -type d -name "qclaw-$sid" 2>/dev/null || true)
@@ -121,6 +123,9 @@ s_start=$(grep -c '"event":"session_start"' "$T/audit.jsonl" || true)
 s_end=$(grep -c '"event":"session_end"' "$T/audit.jsonl" || true)
 # the SIGKILLed supervisor could not write its session_end: one fewer
 check "loop: one session_end per session_start (but the SIGKILLed one)" [ "$s_end" = $((s_start - 1)) ]
+s_detach=$(grep -c '"event":"session_detach"' "$T/audit.jsonl" || true)
+s_attached=$(grep '"event":"session_start"' "$T/audit.jsonl" | grep -c '"network":"proxy"' || true)
+check "loop: the proxy detached every attached session, the SIGKILLed one included" [ "$s_detach" = "$s_attached" ]
 check "audit chain verifies" "$ADMIN" verify "$T/audit.jsonl"
 echo "# sandbox loop: $N runs ($killed SIGTERMed) in ${el}s; netns $NETNS0/$(n_netns), mounts $MOUNTS0/$(n_mounts), cgroups $CG0/$(n_cgroups), proxy fds $FD0/$(proxy_fds), sessions $s_start started / $s_end ended"
 finish
