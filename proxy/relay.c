@@ -11,6 +11,7 @@
 #include "common/json-util.h"
 #include "common/log.h"
 #include "common/time-util.h"
+#include "proxy/jscan.h"
 #include "proxy/relay.h"
 #include "proxy/request.h"
 #include "proxy/upstream.h"
@@ -478,10 +479,32 @@ static void finish_reason_of(struct request *req, const json_t *j)
                 snprintf(req->finish_reason, sizeof(req->finish_reason), "%s", fr);
 }
 
+/* What a relayed (untranslated) answer is read for: usage (proxy/usage.c) and finish reason
+ * (finish_reason_of). The rest is validated but not built: the bytes go out as they came. */
+static const struct jscan_keep keep_finish[] = { { "finish_reason", NULL }, { NULL, NULL } };
+static const struct jscan_keep keep_usage[] = { { "usage", NULL }, { NULL, NULL } };
+static const struct jscan_keep keep_openai[] = {
+        { "usage", NULL },
+        { "choices", keep_finish },
+        { NULL, NULL },
+};
+static const struct jscan_keep keep_anthropic[] = {
+        { "usage", NULL },
+        { "message", keep_usage },
+        { "stop_reason", NULL },
+        { NULL, NULL },
+};
+
 static void respond_ok(struct request *req)
 {
-        _cleanup_json_ json_t *j = json_loadb(req->up_buf.data ? req->up_buf.data : "",
-                                              req->up_buf.len, 0, NULL);
+        const char *body = req->up_buf.data ? req->up_buf.data : "";
+        _cleanup_json_ json_t *j = NULL;
+        if (req->translate)
+                j = json_loadb(body, req->up_buf.len, 0, NULL);
+        else
+                (void)jscan_load(body, req->up_buf.len,
+                                 req->shape == LLM_API_ANTHROPIC ? keep_anthropic : keep_openai,
+                                 &j);
         struct api_error e;
         if (!j || !json_is_object(j)) {
                 api_error_proxy(&e, API_ERR_UPSTREAM, "The upstream returned an invalid response.",
