@@ -71,10 +71,14 @@ void loop_free_source(void *s);
 int loop_run_once(int timeout_ms);
 
 /* ---- config snapshot: what one request sees from start to end ---- */
+struct curl_slist;
 struct proxy_snapshot {
         unsigned ref;
         struct proxy_config *config;
         struct profile_set *profiles;
+        /* Upstream header lists that depend only on the provider and on streaming (proxy/
+         * relay.c), built on first use: [provider index * 2 + stream]; n_providers * 2 long. */
+        struct curl_slist **hdr_cache;
 };
 struct proxy_snapshot *snapshot_ref(struct proxy_snapshot *s);
 struct proxy_snapshot *snapshot_unref(struct proxy_snapshot *s);

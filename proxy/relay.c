@@ -220,8 +220,37 @@ static int add_header(struct curl_slist **l, const char *prefix, const char *v)
 }
 
 /* Only these headers go upstream: nothing the agent sent, except the Anthropic API version and
- * beta flags on the native /v1/messages route. */
+ * beta flags on the native /v1/messages route. Lists that depend on nothing else than the
+ * provider and streaming are built once per config snapshot. */
+static int build_headers_now(struct request *req, struct curl_slist **ret);
+
 static int build_headers(struct request *req)
+{
+        const struct proxy_config *cfg = req->snap->config;
+        bool per_request = req->mr.provider->type == PROVIDER_ANTHROPIC &&
+                           req->route == ROUTE_MESSAGES;
+        size_t pi = (size_t)(req->mr.provider - cfg->providers);
+        if (per_request || pi >= cfg->n_providers) {
+                req->hdrs_cached = false;
+                return build_headers_now(req, &req->hdrs);
+        }
+        if (!req->snap->hdr_cache) {
+                req->snap->hdr_cache = calloc(cfg->n_providers * 2, sizeof(struct curl_slist *));
+                if (!req->snap->hdr_cache)
+                        return -ENOMEM;
+        }
+        struct curl_slist **slot = &req->snap->hdr_cache[pi * 2 + (req->stream ? 1 : 0)];
+        if (!*slot) {
+                int r = build_headers_now(req, slot);
+                if (r < 0)
+                        return r;
+        }
+        req->hdrs = *slot;
+        req->hdrs_cached = true;
+        return 0;
+}
+
+static int build_headers_now(struct request *req, struct curl_slist **ret)
 {
         const struct provider *pv = req->mr.provider;
         struct curl_slist *l = NULL;
@@ -255,7 +284,7 @@ static int build_headers(struct request *req)
                 curl_slist_free_all(l);
                 return r;
         }
-        req->hdrs = l;
+        *ret = l;
         return 0;
 }
 
@@ -633,8 +662,10 @@ void relay_free(struct request *req)
         }
         upstream_easy_put(req->easy);
         req->easy = NULL;
-        curl_slist_free_all(req->hdrs);
+        if (!req->hdrs_cached)
+                curl_slist_free_all(req->hdrs);
         req->hdrs = NULL;
+        req->hdrs_cached = false;
         free(req->up_body);
         req->up_body = NULL;
         strbuf_free(&req->up_buf);

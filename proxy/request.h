@@ -72,6 +72,7 @@ struct request {
         /* upstream */
         CURL *easy;
         struct curl_slist *hdrs;
+        bool hdrs_cached;                /* hdrs belongs to snap->hdr_cache */
         char *up_body;
         size_t up_len;
         long up_status;

@@ -1,6 +1,7 @@
 /* Config snapshots: the proxy config and the profile set loaded together, refcounted so a
  * SIGHUP reload swaps them atomically while in-flight requests keep the one they started with.
  * Trust level: reads root-owned config files (the loaders validate them). */
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,10 @@ struct proxy_snapshot *snapshot_unref(struct proxy_snapshot *s)
 {
         if (!s || --s->ref > 0)
                 return NULL;
+        if (s->hdr_cache)
+                for (size_t i = 0; i < s->config->n_providers * 2; i++)
+                        curl_slist_free_all(s->hdr_cache[i]);
+        free(s->hdr_cache);
         proxy_config_free(s->config);
         profile_set_free(s->profiles);
         free(s);
