@@ -7,7 +7,8 @@
  *     to the accepted socket and gives it to libmicrohttpd with MHD_add_connection();
  *   - libmicrohttpd in external-epoll mode (its epoll fd sits in our loop; MHD_run() when ready);
  *   - the libcurl multi handle through the socket API (proxy/upstream.c), one easy handle per
- *     upstream request, keep-alive connections cached by the multi handle;
+ *     upstream request, keep-alive connections cached by the multi handle (their sockets stay
+ *     in the epoll set between transfers: no epoll_ctl per request on the upstream side);
  *   - the control socket and its connections (proxy/ctl.c), a signalfd, a 1 s tick timerfd.
  * No thread per request, no locks, no per-request process work, the config is a refcounted
  * snapshot swapped on SIGHUP. Requests whose upstream has not answered yet are MHD-suspended;
@@ -32,6 +33,12 @@
  * ext4): added latency at concurrency 1 about 0.65 ms instead of 0.2 ms and throughput at
  * concurrency 64 about 3,500 instead of 4,400 req/s. fsync does not protect against an attacker
  * who controls the kernel (who can rewrite the file anyway); what does is dom0's mirror.
+ *
+ * CPU per request (bench/bench-proxy.sh; perf attribution in the commit log): about half is the
+ * kernel's loopback TCP for two hops (send() also runs the receiver's TCP input and wakeup) and
+ * the audit write(2); of the rest libcurl is the largest part. jansson parses at ~40 ns/byte, so
+ * relayed answers are read with proxy/jscan.c (same validity verdict, builds only usage and
+ * finish reason); upstream header lists are built once per config snapshot.
  *
  * Memory: 16 KiB MHD pool per connection, one malloc arena, freed heap handed back once the
  * number of requests in flight drops to a quarter of its peak (1 s tick). Idle Rss is mostly
