@@ -9,6 +9,8 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 before_tmp=$(ls -d /tmp/qclaw-demo.* 2>/dev/null | sort || true)
+ours="$build/(examples/mock-llm/mock-llm|proxy/qclaw-proxy|supervisor/qclaw-run)"
+before_pids=$(pgrep -f "$ours" | sort || true)
 rc=0
 NO_COLOR=1 "$src/examples/demo/run-demo.sh" "$build" >"$out" 2>&1 </dev/null || rc=$?
 # strip ANSI colours for matching
@@ -33,9 +35,8 @@ grep -q 'deny' "$out" || fail "audit table shows no deny"
 grep -q 'session_start' "$out" || fail "audit table shows no session_start"
 # nothing left running, nothing left behind
 sleep 0.2
-if pgrep -f "$build/(examples/mock-llm/mock-llm|proxy/qclaw-proxy|supervisor/qclaw-run)" >/dev/null; then
-        fail "processes left running: $(pgrep -af "$build/(examples|proxy|supervisor)")"
-fi
+left=$(comm -13 <(echo "$before_pids") <(pgrep -f "$ours" | sort || true))
+[ -z "$left" ] || fail "processes left running: $(ps -o pid=,args= -p "$(echo $left | tr ' ' ,)")"
 after_tmp=$(ls -d /tmp/qclaw-demo.* 2>/dev/null | sort || true)
 [ "$before_tmp" = "$after_tmp" ] || fail "temporary directory left behind: $after_tmp"
 echo "demo: all claims hold"
