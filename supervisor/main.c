@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/crypto.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -318,9 +317,6 @@ int main(int argc, char **argv)
         struct outcome out = {};
 
         ensure_stdio();
-        /* libcrypto only hashes here (policy hash, audit chain): skip reading openssl.cnf,
-         * a third of its first-use cost (~0.4 ms per launch). */
-        (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
         log_init("qclaw-run");
         r = options_parse(argc, argv, &o, err, sizeof(err));
         if (r > 0)
