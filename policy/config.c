@@ -284,7 +284,8 @@ static int parse_ids(struct cctx *c, const json_t *root, const char *key, bool g
                                         r = jctx_error(&c->j, ip, false, "\"%s\": bad id", ip);
                         } else if (r >= 0) {
                                 char q[96], buf[4096];
-                                jctx_quote(q, sizeof(q), s, 64);
+                                /* the name as written: an expanded ${VAR} may be a secret */
+                                jctx_quote(q, sizeof(q), json_string_value(v), 64);
                                 if (groups) {
                                         struct group gr, *res = NULL;
                                         if (getgrnam_r(s, &gr, buf, sizeof(buf), &res) != 0 || !res)
