@@ -26,6 +26,7 @@ static inline bool translate_absent(const json_t *v)
 #include "proxy/usage.h"
 
 #define TRANSLATE_MAX_BLOCKS 4096 /* Anthropic content block index / OpenAI tool index bound */
+#define TRANSLATE_MAX_PENDING (1024 * 1024) /* O->A: bytes held back while tool calls interleave */
 
 /* OpenAI usage object from our usage struct: prompt/completion/total + cached_tokens details. */
 json_t *translate_openai_usage(const struct llm_usage *u);
@@ -39,8 +40,6 @@ char *translate_response_id(const struct translate_response_opts *o, const json_
 /* Append "data: <compact json>\n\n" (OpenAI) or "event: NAME\ndata: <json>\n\n" (name non-NULL).
  * Consumes j. */
 int translate_emit(struct strbuf *out, const char *name, json_t *j);
-
-enum rblock { RBLOCK_NONE, RBLOCK_TEXT, RBLOCK_TOOL };
 
 struct translate_stream {
         enum translate_dir dir;
@@ -65,16 +64,15 @@ struct translate_stream {
         int next_tool;
 
         /* O->A */
-        enum rblock open;        /* currently open Anthropic block */
-        int open_index;          /* its Anthropic index */
-        int next_block;
-        int *block_of_tool;      /* OpenAI tool index -> Anthropic block index + 1 */
-        char **id_of_tool;       /* OpenAI tool index -> tool call id (same size) */
-        size_t n_block_of_tool;
+        struct rstream *rs;      /* blocks and tool calls (translate-rstream.c); NULL until the
+                                  * first chunk */
+        size_t rpending_max;     /* cap on bytes buffered for interleaved tool calls;
+                                  * 0 -> TRANSLATE_MAX_PENDING (tests set less) */
         bool upstream_finished;  /* a finish_reason was seen */
         const char *upstream_finish; /* OpenAI finish_reason seen (static string) */
 };
 
+void translate_rstream_free(struct rstream *rs);
 int translate_rstream_event(struct translate_stream *s, const struct sse_event *ev, struct strbuf *out);
 /* Close normally (message_delta + message_stop). */
 int translate_rstream_close(struct translate_stream *s, struct strbuf *out);

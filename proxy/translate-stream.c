@@ -38,10 +38,7 @@ struct translate_stream *translate_stream_free(struct translate_stream *s)
         free(s->model);
         sse_parser_free(s->parser);
         free(s->tool_of_block);
-        for (size_t i = 0; i < s->n_block_of_tool; i++)
-                free(s->id_of_tool ? s->id_of_tool[i] : NULL);
-        free(s->id_of_tool);
-        free(s->block_of_tool);
+        translate_rstream_free(s->rs);
         free(s);
         return NULL;
 }
