@@ -1,21 +1,55 @@
-/* Drop to the agent's identity with libcap-ng: no capabilities in any set, empty bounding set,
- * no ambient caps, PR_SET_NO_NEW_PRIVS. Trust level: sandbox init (root or userns root before
- * this call, the agent's uid after it). Everything is verified after the fact. */
+/* Drop to the agent's identity: no capabilities in any set, empty bounding set, no ambient caps,
+ * PR_SET_NO_NEW_PRIVS. Raw syscalls (capset, prctl) as bubblewrap does: libcap-ng read
+ * /proc/self/status five times per launch for the same result. Trust level: sandbox init (root
+ * or userns root before this call, the agent's uid after it). Everything is verified after the
+ * fact. */
 #include "supervisor/caps.h"
 
-#include <cap-ng.h>
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/macro.h"
 
+/* The kernel's capability sets are two 32-bit words (_LINUX_CAPABILITY_VERSION_3). */
+static int caps_get(struct __user_cap_data_struct d[2])
+{
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+
+        return syscall(SYS_capget, &h, d) < 0 ? NEG_ERRNO() : 0;
+}
+
+static int caps_set_empty(void)
+{
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2] = {};
+
+        return syscall(SYS_capset, &h, d) < 0 ? NEG_ERRNO() : 0;
+}
+
+/* Every capability the running kernel knows (it may know more than our headers): drop from the
+ * bounding set until the kernel says there is no such capability. Needs CAP_SETPCAP. */
+static int bounding_clear(void)
+{
+        for (unsigned long c = 0;; c++) {
+                if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) == 0)
+                        continue;
+                if (errno == EINVAL && c > CAP_LAST_CAP / 2)
+                        return 0; /* past the last capability */
+                return NEG_ERRNO();
+        }
+}
+
 static int caps_verify(uid_t uid, gid_t gid)
 {
+        struct __user_cap_data_struct d[2];
         uid_t ru, eu, su;
         gid_t rg, eg, sg;
+        unsigned long c;
+        int r;
 
         if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
                 return NEG_ERRNO();
@@ -23,17 +57,23 @@ static int caps_verify(uid_t uid, gid_t gid)
                 return -EPERM;
         if (uid == 0)
                 return -EPERM; /* never root */
-        capng_get_caps_process();
-        if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
-                return -EPERM;
-        for (int c = 0; c <= CAP_LAST_CAP; c++) {
+        if ((r = caps_get(d)) < 0)
+                return r;
+        for (size_t i = 0; i < 2; i++)
+                if (d[i].effective || d[i].permitted || d[i].inheritable)
+                        return -EPERM;
+        for (c = 0;; c++) {
                 int b = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
 
+                if (b < 0)
+                        break; /* EINVAL: past the kernel's last capability */
                 if (b > 0)
                         return -EPERM;
                 if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) > 0)
                         return -EPERM;
         }
+        if (c <= CAP_LAST_CAP / 2)
+                return -EPERM; /* the bounding set could not be read at all */
         if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
                 return -EPERM;
         return 0;
@@ -47,21 +87,25 @@ int caps_drop_all(uid_t uid, gid_t gid, bool in_userns)
                 return -EPERM;
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return NEG_ERRNO();
-
-        capng_clear(CAPNG_SELECT_ALL);
-        if (in_userns) {
-                /* setgroups is denied in the userns; ids are already the caller's. */
-                r = capng_apply(CAPNG_SELECT_ALL);
-        } else {
-                /* setgroups([]) + setresgid + setresuid, then apply the empty sets and clear
-                 * the bounding set (which needs CAP_SETPCAP, so libcap-ng does it before the
-                 * final drop). */
-                r = capng_change_id((int)uid, (int)gid,
-                                    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING |
-                                            CAPNG_CLEAR_AMBIENT);
+        /* The bounding set first: clearing it needs CAP_SETPCAP, which the id change drops. */
+        if ((r = bounding_clear()) < 0)
+                return r;
+        if (!in_userns) {
+                /* Root mode: no supplementary groups, then gid, then uid (setresuid last: it
+                 * ends the right to change ids). Leaving uid 0 with KEEPCAPS off (the default,
+                 * forced here) clears the permitted and effective sets. */
+                if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+                        return NEG_ERRNO();
+                if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+                    setresuid(uid, uid, uid) < 0)
+                        return NEG_ERRNO();
         }
-        if (r < 0)
-                return errno > 0 ? -errno : -EPERM;
+        /* In a user namespace setgroups is denied and the ids are already the caller's. Either
+         * way every set is cleared explicitly (inheritable too). */
+        if ((r = caps_set_empty()) < 0)
+                return r;
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return NEG_ERRNO();
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return NEG_ERRNO();
         return caps_verify(uid, gid);

@@ -1,5 +1,5 @@
 /* Identity and privileges of the sandbox: drop to the agent's uid/gid, clear every capability
- * set and the bounding set (libcap-ng), no_new_privs. Trust level: sandbox init. */
+ * set and the bounding set (capset / prctl), no_new_privs. Trust level: sandbox init. */
 #pragma once
 
 #include <stdbool.h>
