@@ -91,12 +91,16 @@ static int ensure_started(struct translate_stream *s, struct strbuf *out)
                               "stop_sequence", "usage", "input_tokens", 0, "output_tokens", 0));
 }
 
+static size_t pending_max(const struct translate_stream *s)
+{
+        return s->rpending_max ? s->rpending_max : TRANSLATE_MAX_PENDING;
+}
+
 /* Count n more buffered bytes; past the cap the stream ends with an error event. */
 static int hold(struct translate_stream *s, size_t n, struct strbuf *out)
 {
-        size_t max = s->rpending_max ? s->rpending_max : TRANSLATE_MAX_PENDING;
         s->rs->held += n;
-        if (s->rs->held > max)
+        if (s->rs->held > pending_max(s))
                 return translate_stream_protocol_error(
                         s, out, "upstream interleaved tool calls beyond the proxy's buffer limit");
         return 0;
@@ -266,7 +270,7 @@ static int on_text(struct translate_stream *s, const char *t, size_t n, struct s
         if (!b || b->tool) {
                 if (!(b = calloc(1, sizeof(*b))))
                         return -ENOMEM;
-                b->buf = (struct strbuf)STRBUF_INIT(SIZE_MAX);
+                b->buf = (struct strbuf)STRBUF_INIT(pending_max(s));
                 if (can_start(rs)) {
                         if ((r = start_block(s, b, out)) < 0)
                                 return r;
@@ -307,7 +311,7 @@ static int new_call(struct translate_stream *s, int tidx, const char *id, const 
         }
         b->tool = true;
         b->tidx = tidx;
-        b->buf = (struct strbuf)STRBUF_INIT(SIZE_MAX);
+        b->buf = (struct strbuf)STRBUF_INIT(pending_max(s));
         if (sl->blk)
                 sl->blk->superseded = true;
         if (sl->id)

@@ -2,15 +2,19 @@
  * an agent's Anthropic Messages request -> OpenAI chat request, and an upstream OpenAI chunk
  * stream -> Anthropic events. First byte: bit 0 = stream mode, bit 1 = clean end, rest = slice.
  * Oracles: the request output is a well-formed OpenAI request; the event stream obeys the
- * Anthropic grammar (message_start, sequential blocks, deltas only into the open block of the
- * right kind, message_delta + message_stop or a final error) and does not depend on how the
- * upstream bytes were split. */
+ * Anthropic grammar (message_start, each block started once with increasing indexes, deltas only
+ * into the open block and of its kind, message_delta + message_stop or a final error) and does not
+ * depend on how the upstream bytes were split; a stream that ends without an error carries every
+ * upstream tool call as one block, in order of appearance, whose arguments equal the
+ * concatenation the upstream sent for that call (also when calls interleave), and all the text. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/json-util.h"
+#include "proxy/sse.h"
+#include "proxy/translate-internal.h"
 #include "proxy/translate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -109,12 +113,48 @@ static void fuzz_request(const uint8_t *data, size_t size)
 
 enum { BLOCK_TEXT = 1, BLOCK_TOOL = 2 };
 
+#define MAX_CALLS 4097 /* TRANSLATE_MAX_BLOCKS + 1 */
+
+/* A tool call as the client received it, or as the upstream sent it. */
+struct call {
+        char *id, *name;
+        struct strbuf args;
+};
+
+struct calls {
+        struct call v[MAX_CALLS];
+        int n;
+        struct strbuf text; /* all text, concatenated */
+};
+
+static struct call *calls_add(struct calls *c, const char *id, const char *name)
+{
+        CHECK(c->n < MAX_CALLS);
+        struct call *k = &c->v[c->n++];
+        k->id = strdup(id);
+        k->name = strdup(name);
+        CHECK(k->id && k->name);
+        k->args = (struct strbuf)STRBUF_INIT(16 * 1024 * 1024);
+        return k;
+}
+
+static void calls_free(struct calls *c)
+{
+        for (int i = 0; i < c->n; i++) {
+                free(c->v[i].id);
+                free(c->v[i].name);
+                strbuf_free(&c->v[i].args);
+        }
+        strbuf_free(&c->text);
+}
+
 struct grammar {
         bool started, ended, delta_seen, error;
         int open;       /* open block index, -1 none */
         int next_index; /* next content_block_start index */
         int open_kind;
         unsigned char kind[4096 + 1]; /* per block index (TRANSLATE_MAX_BLOCKS) */
+        struct calls got;             /* tool blocks in order, text */
 };
 
 static void check_event(struct grammar *g, const char *name, json_t *j)
@@ -152,22 +192,26 @@ static void check_event(struct grammar *g, const char *name, json_t *j)
                         CHECK(*json_get_str(b, "id", "") && *json_get_str(b, "name", ""));
                         CHECK(json_is_object(json_object_get(b, "input")));
                         g->open_kind = BLOCK_TOOL;
+                        calls_add(&g->got, json_get_str(b, "id", ""), json_get_str(b, "name", ""));
                 }
                 g->kind[g->next_index] = (unsigned char)g->open_kind;
                 g->open = g->next_index++;
         } else if (strcmp(name, "content_block_delta") == 0) {
-                /* KNOWN ISSUE (README): arguments of an interleaved parallel tool call arrive
-                 * after its block was stopped; they are sent into that closed block. Text
-                 * deltas must go to the open block. */
-                CHECK(idx >= 0 && idx < g->next_index);
-                CHECK(idx == g->open || g->kind[idx] == BLOCK_TOOL);
+                /* Only into the open block (interleaved upstream tool calls included). */
+                CHECK(idx >= 0 && idx == g->open);
                 const json_t *d = json_object_get(j, "delta");
                 const char *dt = json_get_str(d, "type", "");
-                if (g->kind[idx] == BLOCK_TEXT)
-                        CHECK(strcmp(dt, "text_delta") == 0 && json_get_str(d, "text", NULL));
-                else
-                        CHECK(strcmp(dt, "input_json_delta") == 0 &&
-                              json_get_str(d, "partial_json", NULL));
+                if (g->kind[idx] == BLOCK_TEXT) {
+                        const json_t *t = json_object_get(d, "text");
+                        CHECK(strcmp(dt, "text_delta") == 0 && json_is_string(t));
+                        CHECK(strbuf_append(&g->got.text, json_string_value(t),
+                                            json_string_length(t)) == 0);
+                } else {
+                        const json_t *pj = json_object_get(d, "partial_json");
+                        CHECK(strcmp(dt, "input_json_delta") == 0 && json_is_string(pj));
+                        CHECK(strbuf_append(&g->got.v[g->got.n - 1].args, json_string_value(pj),
+                                            json_string_length(pj)) == 0);
+                }
         } else if (strcmp(name, "content_block_stop") == 0) {
                 CHECK(idx >= 0 && idx == g->open);
                 g->open = -1;
@@ -215,13 +259,104 @@ static void check_stream_bytes(const char *p, size_t len, struct grammar *g)
         }
 }
 
-/* Run the whole stream through a translator in slices of step bytes. */
+/* ---- What the upstream sent: tool calls (same identity rule as the translator: a new call
+ * when the index is new, its id differs from the index's last one, or a name comes without an
+ * id) with their argument pieces concatenated, and the text. ---- */
+
+struct upstream {
+        struct calls calls;
+        int call_of[TRANSLATE_MAX_TOOLS]; /* OpenAI index -> calls.v position + 1 */
+        char *id_of[TRANSLATE_MAX_TOOLS];
+        bool done;
+};
+
+static void upstream_call(struct upstream *u, const json_t *tc, size_t pos)
+{
+        const json_t *vi = json_object_get(tc, "index");
+        json_int_t ti = json_is_integer(vi) ? json_integer_value(vi) : (json_int_t)pos;
+        if (ti < 0 || ti >= TRANSLATE_MAX_TOOLS)
+                return; /* the translator fails the stream */
+        const json_t *fn = json_object_get(tc, "function");
+        const char *id = json_get_str(tc, "id", "");
+        const char *name = json_get_str(fn, "name", "");
+        const json_t *args = json_object_get(fn, "arguments");
+        if (!u->id_of[ti] || (*id && strcmp(id, u->id_of[ti]) != 0) || (!*id && *name)) {
+                if (!*name || u->calls.n == MAX_CALLS)
+                        return; /* the translator fails the stream */
+                free(u->id_of[ti]);
+                CHECK((u->id_of[ti] = strdup(id)));
+                calls_add(&u->calls, id, name);
+                u->call_of[ti] = u->calls.n;
+        }
+        struct strbuf *a = &u->calls.v[u->call_of[ti] - 1].args;
+        if (json_is_string(args)) {
+                CHECK(strbuf_appends(a, json_string_value(args)) == 0);
+        } else if (json_is_object(args)) {
+                char *d = json_dump_compact(args);
+                CHECK(d && strbuf_appends(a, d) == 0);
+                free(d);
+        }
+}
+
+static int upstream_event(const struct sse_event *ev, void *userdata)
+{
+        struct upstream *u = userdata;
+        if (u->done || strcmp(ev->data, "[DONE]") == 0) {
+                u->done = true;
+                return 0;
+        }
+        json_error_t jerr;
+        _cleanup_json_ json_t *j = json_loadb(ev->data, ev->data_len, 0, &jerr);
+        const json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
+        const json_t *delta = json_object_get(choice, "delta");
+        const json_t *text = json_object_get(delta, "content");
+        if (json_is_string(text))
+                CHECK(strbuf_append(&u->calls.text, json_string_value(text),
+                                    json_string_length(text)) == 0);
+        size_t i;
+        const json_t *tc;
+        json_array_foreach(json_object_get(delta, "tool_calls"), i, tc)
+                upstream_call(u, tc, i);
+        return 0;
+}
+
+/* For a stream the translator closed without an error. */
+static void check_calls(const uint8_t *data, size_t size, const struct calls *got)
+{
+        struct upstream *u = calloc(1, sizeof(*u));
+        CHECK(u);
+        u->calls.text = (struct strbuf)STRBUF_INIT(16 * 1024 * 1024);
+        _cleanup_(sse_parser_freep) struct sse_parser *p = NULL;
+        CHECK(sse_parser_new(&p) == 0);
+        CHECK(sse_parser_feed(p, data, size, upstream_event, u) == 0);
+        CHECK(sse_parser_finish(p, upstream_event, u) == 0);
+
+        CHECK(got->n == u->calls.n);
+        for (int i = 0; i < got->n; i++) {
+                const struct call *g = &got->v[i], *w = &u->calls.v[i];
+                CHECK(strcmp(g->name, w->name) == 0);
+                CHECK(!*w->id || strcmp(g->id, w->id) == 0);
+                CHECK(g->args.len == w->args.len &&
+                      (g->args.len == 0 || memcmp(g->args.data, w->args.data, g->args.len) == 0));
+        }
+        CHECK(got->text.len == u->calls.text.len &&
+              (got->text.len == 0 || memcmp(got->text.data, u->calls.text.data, got->text.len) == 0));
+        calls_free(&u->calls);
+        for (size_t i = 0; i < TRANSLATE_MAX_TOOLS; i++)
+                free(u->id_of[i]);
+        free(u);
+}
+
+/* Run the whole stream through a translator in slices of step bytes. Odd-sized inputs run with
+ * a small cap on the bytes held back for interleaved tool calls, so the fuzzer reaches it. */
 static bool run_stream(const uint8_t *data, size_t size, size_t step, bool clean,
                        struct strbuf *out, struct translate_stream **ret)
 {
         struct translate_stream_opts o = { .id = "msg_fuzz", .model = "m", .created = 1 };
         if (translate_stream_new(ret, TRANSLATE_OPENAI_TO_ANTHROPIC, &o) < 0)
                 return false;
+        if (size & 1)
+                (*ret)->rpending_max = 200;
         bool full = false;
         for (size_t i = 0; i < size; i += step) {
                 size_t n = size - i < step ? size - i : step;
@@ -248,17 +383,24 @@ static void fuzz_stream(uint8_t ctl, const uint8_t *data, size_t size)
                 /* The split points of upstream bytes never change what the client sees. */
                 CHECK(whole.len == sliced.len &&
                       (whole.len == 0 || memcmp(whole.data, sliced.data, whole.len) == 0));
-                struct grammar g = { .open = -1 };
-                check_stream_bytes(whole.data, whole.len, &g);
-                CHECK(g.ended); /* every stream is closed, one way or the other */
+                struct grammar *g = calloc(1, sizeof(*g));
+                CHECK(g);
+                g->open = -1;
+                g->got.text = (struct strbuf)STRBUF_INIT(16 * 1024 * 1024);
+                check_stream_bytes(whole.data, whole.len, g);
+                CHECK(g->ended); /* every stream is closed, one way or the other */
                 CHECK(translate_stream_done(a));
-                CHECK(translate_stream_failed(a) == g.error);
+                CHECK(translate_stream_failed(a) == g->error);
                 const char *fr = translate_stream_finish_reason(a);
-                CHECK(g.error || fr);
+                CHECK(g->error || fr);
                 struct llm_usage u;
                 translate_stream_usage(a, &u);
                 CHECK(u.input_tokens >= 0 && u.output_tokens >= 0 && u.cached_tokens >= 0 &&
                       u.cached_tokens <= u.input_tokens);
+                if (!g->error)
+                        check_calls(data, size, &g->got);
+                calls_free(&g->got);
+                free(g);
         }
         strbuf_free(&whole);
         strbuf_free(&sliced);
