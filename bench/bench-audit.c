@@ -13,6 +13,7 @@
 
 #include "common/json-util.h"
 #include "common/time-util.h"
+#include "policy/audit-fields.h"
 #include "policy/audit.h"
 
 static json_t *egress_fields(int i)
@@ -24,6 +25,32 @@ static json_t *egress_fields(int i)
                          "claude-sonnet-4-5", "stream", 1, "bytes_up", 1834 + i);
 }
 
+/* The same record built as text (policy/audit-fields.h), as the proxy does per request. */
+static int append_text(struct audit_log *log, int i, bool sync)
+{
+        struct audit_fields f;
+        audit_fields_begin(&f, "egress");
+        audit_fields_str(&f, "session", "s-7f3a");
+        audit_fields_str(&f, "profile", "coder");
+        audit_fields_str(&f, "request_id", "r-19c2");
+        audit_fields_str(&f, "endpoint", "/v1/chat/completions");
+        audit_fields_str(&f, "provider", "anthropic");
+        audit_fields_str(&f, "model", "claude-sonnet-4-5");
+        audit_fields_bool(&f, "stream", true);
+        audit_fields_int(&f, "bytes_up", 1834 + i);
+        size_t len;
+        int err;
+        char *text = audit_fields_take(&f, &len, &err);
+        if (!text)
+                return err;
+        const char *t = text;
+        int r = audit_log_append_text(log, &t, &len, 1, sync, NULL);
+        free(text);
+        return r;
+}
+
+static bool use_text;
+
 static int append_n(const char *path, const struct audit_options *o, int n, bool sync)
 {
         struct audit_log *log = NULL;
@@ -31,6 +58,10 @@ static int append_n(const char *path, const struct audit_options *o, int n, bool
         if (r < 0)
                 return r;
         for (int i = 0; i < n && r >= 0; i++) {
+                if (use_text) {
+                        r = append_text(log, i, sync);
+                        continue;
+                }
                 json_t *f = egress_fields(i);
                 r = audit_log_append(log, f, sync, NULL);
                 json_decref(f);
@@ -113,10 +144,14 @@ int main(int argc, char **argv)
             1000, false);
         run(dir, "fsync-caller-no-sync", (struct audit_options){.fsync = AUDIT_SYNC_CALLER}, 1,
             50000, false);
+        use_text = true; /* the proxy's per-request path: fields built as text */
+        run(dir, "fsync-none-text", (struct audit_options){}, 1, 50000, false);
+        use_text = false;
 
         /* remove the files we made */
         const char *names[] = {"fsync-none",   "fsync-none-rotate-1MiB", "fsync-none-4-procs",
-                               "fsync-always", "fsync-always-4-procs",   "fsync-caller-no-sync"};
+                               "fsync-always", "fsync-always-4-procs",   "fsync-caller-no-sync",
+                               "fsync-none-text"};
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
                 for (int k = 0; k <= 3; k++) {
                         char p[600];

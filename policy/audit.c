@@ -21,6 +21,7 @@
 #include "common/json-util.h"
 #include "common/macro.h"
 #include "common/time-util.h"
+#include "policy/audit-fields.h"
 #include "policy/audit-internal.h"
 #include "policy/audit.h"
 #include "policy/sha256.h"
@@ -44,7 +45,6 @@ struct audit_log {
         char hash[AUDIT_HASH_HEX + 1];
         uint64_t path_checked_us; /* monotonic time the path last named our fd's file */
 
-        char *body; /* the caller's fields, compact JSON, AUDIT_LINE_MAX + 1 bytes */
         char *line; /* '\n'? + record + '\n' */
 };
 
@@ -93,9 +93,8 @@ int audit_log_open(const char *path, const struct audit_options *opts, struct au
         if (opts)
                 log->opts = *opts;
         log->path = strdup(path);
-        log->body = malloc(AUDIT_LINE_MAX + 1);
         log->line = malloc(LINE_BUF_SIZE);
-        if (!log->path || !log->body || !log->line) {
+        if (!log->path || !log->line) {
                 audit_log_close(log);
                 return -ENOMEM;
         }
@@ -118,10 +117,9 @@ struct audit_log *audit_log_close(struct audit_log *log)
         if (!log)
                 return NULL;
         safe_close(log->fd);
-        if (log->body)
+        if (log->line)
                 pthread_mutex_destroy(&log->mutex);
         free(log->path);
-        free(log->body);
         free(log->line);
         free(log);
         return NULL;
@@ -265,55 +263,6 @@ static void rotate(struct audit_log *log)
         }
 }
 
-static bool reserved_key(const char *k)
-{
-        return strcmp(k, "seq") == 0 || strcmp(k, "ts") == 0 || strcmp(k, "prev") == 0 ||
-               strcmp(k, "hash") == 0;
-}
-
-/* The caller's fields as compact JSON without the outer braces, "event" first, into log->body.
- * Returns the length or -errno. */
-static int dump_fields(struct audit_log *log, const json_t *fields)
-{
-        if (!json_is_object(fields))
-                return -EINVAL;
-        if (!json_is_string(json_object_get(fields, "event")))
-                return -EINVAL;
-        const char *key;
-        json_t *value;
-        json_object_foreach((json_t *)fields, key, value) if (reserved_key(key)) return -EINVAL;
-
-        _cleanup_json_ json_t *ordered = NULL;
-        const json_t *src = fields;
-        void *it = json_object_iter((json_t *)fields);
-        if (strcmp(json_object_iter_key(it), "event") != 0) {
-                ordered = json_object();
-                if (!ordered ||
-                    json_object_set(ordered, "event", json_object_get(fields, "event")) < 0)
-                        return -ENOMEM;
-                json_object_foreach((json_t *)fields, key,
-                                    value) if (strcmp(key, "event") != 0 &&
-                                               json_object_set(ordered, key, value) <
-                                                   0) return -ENOMEM;
-                src = ordered;
-        }
-
-        size_t n =
-            json_dumpb(src, log->body, AUDIT_LINE_MAX + 1, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (n == 0)
-                return -EINVAL;
-        if (n > AUDIT_LINE_MAX)
-                return -E2BIG;
-        if (n < 2 || log->body[0] != '{' || log->body[n - 1] != '}')
-                return -EINVAL;
-        /* jansson can hold NUL in keys and strings; the strict parser refuses \u0000, so a
-         * record carrying one could never verify. */
-        if (memmem(log->body, n, "\\u0000", 6))
-                return -EINVAL;
-        memmove(log->body, log->body + 1, n - 2);
-        return (int)(n - 2);
-}
-
 /* Compose '\n'? + record + '\n' into log->line for seq/prev. Returns the total length (the
  * record's hash in ret_hash) or -E2BIG. */
 static int compose(char *out, const char *body, size_t body_len, bool torn, uint64_t seq,
@@ -382,53 +331,27 @@ static int write_record(struct audit_log *log, const char *buf, size_t len, uint
 /* Room one record needs around its fields: '\n'? + head + prev + hash + '\n'. */
 #define RECORD_OVERHEAD (1 + 96 + AUDIT_PREV_PART_LEN + AUDIT_HASH_SUFFIX_LEN + 1)
 
-int audit_log_append_many(struct audit_log *log, const json_t *const *fields, size_t n,
-                          bool sync, uint64_t *ret_seq)
+static bool body_ok(const char *body, size_t len)
 {
-        if (!log || !fields || n == 0 || n > AUDIT_BATCH_MAX)
-                return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (!fields[i])
-                        return -EINVAL;
-        pthread_mutex_lock(&log->mutex);
+        return len >= 10 && len <= AUDIT_LINE_MAX && memcmp(body, "\"event\":\"", 9) == 0 &&
+               !memchr(body, '\n', len);
+}
 
-        /* Fields first (no lock held): one record in log->body, several in bodies. */
-        _cleanup_free_ char *bodies = NULL, *lines = NULL;
-        _cleanup_free_ size_t *lens = NULL;
-        const char *one_body = log->body;
-        size_t one_len = 0, total = 0;
+int audit_log_append_text(struct audit_log *log, const char *const *bodies, const size_t *lens,
+                          size_t n, bool sync, uint64_t *ret_seq)
+{
+        if (!log || !bodies || !lens || n == 0 || n > AUDIT_BATCH_MAX)
+                return -EINVAL;
+        size_t total = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (!bodies[i] || !body_ok(bodies[i], lens[i]))
+                        return -EINVAL;
+                total += lens[i];
+        }
+        pthread_mutex_lock(&log->mutex);
+        _cleanup_free_ char *lines = NULL;
         int r;
-        if (n == 1) {
-                r = dump_fields(log, fields[0]);
-                if (r < 0)
-                        goto out;
-                one_len = (size_t)r;
-                total = one_len;
-        } else {
-                lens = calloc(n, sizeof(*lens));
-                if (!lens) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                size_t cap = 0;
-                for (size_t i = 0; i < n; i++) {
-                        r = dump_fields(log, fields[i]);
-                        if (r < 0)
-                                goto out;
-                        lens[i] = (size_t)r;
-                        if (total + lens[i] > cap) {
-                                size_t ncap = MAX(cap * 2, total + lens[i] + 4096);
-                                char *nb = realloc(bodies, ncap);
-                                if (!nb) {
-                                        r = -ENOMEM;
-                                        goto out;
-                                }
-                                bodies = nb;
-                                cap = ncap;
-                        }
-                        memcpy(bodies + total, log->body, lens[i]);
-                        total += lens[i];
-                }
+        if (n > 1) {
                 lines = malloc(total + n * RECORD_OVERHEAD);
                 if (!lines) {
                         r = -ENOMEM;
@@ -460,15 +383,13 @@ int audit_log_append_many(struct audit_log *log, const json_t *const *fields, si
 
         char hash[AUDIT_HASH_HEX + 1];
         char *buf = n == 1 ? log->line : lines;
-        size_t len = 0, off = 0;
+        size_t len = 0;
         for (size_t i = 0; i < n; i++) {
-                const char *body = n == 1 ? one_body : bodies + off;
-                size_t blen = n == 1 ? one_len : lens[i];
-                r = compose(buf + len, body, blen, torn && i == 0, seq + 1 + i, prev, hash);
+                r = compose(buf + len, bodies[i], lens[i], torn && i == 0, seq + 1 + i, prev,
+                            hash);
                 if (r < 0)
                         goto unlock;
                 len += (size_t)r;
-                off += blen;
                 memcpy(prev, hash, sizeof(prev));
         }
 
@@ -495,6 +416,26 @@ unlock:
                 flock(log->fd, LOCK_UN);
 out:
         pthread_mutex_unlock(&log->mutex);
+        return r;
+}
+
+int audit_log_append_many(struct audit_log *log, const json_t *const *fields, size_t n,
+                          bool sync, uint64_t *ret_seq)
+{
+        if (!log || !fields || n == 0 || n > AUDIT_BATCH_MAX)
+                return -EINVAL;
+        char **texts = calloc(n, sizeof(*texts));
+        size_t *lens = calloc(n, sizeof(*lens));
+        int r = texts && lens ? 0 : -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = fields[i] ? audit_fields_from_json(fields[i], &texts[i], &lens[i]) : -EINVAL;
+        if (r >= 0)
+                r = audit_log_append_text(log, (const char *const *)texts, lens, n, sync,
+                                          ret_seq);
+        for (size_t i = 0; texts && i < n; i++)
+                free(texts[i]);
+        free(texts);
+        free(lens);
         return r;
 }
 

@@ -49,6 +49,12 @@ int audit_log_append(struct audit_log *log, const json_t *fields, bool sync, uin
 #define AUDIT_BATCH_MAX 4096
 int audit_log_append_many(struct audit_log *log, const json_t *const *fields, size_t n,
                           bool sync, uint64_t *ret_seq);
+/* The same with each record's fields already as compact JSON member text, "event" first
+ * (`"event":"egress","model":"m"`, no braces; build it with policy/audit-fields.h): no jansson
+ * object is built or dumped. The text is trusted to be well-formed; it is only checked to start
+ * with "event", hold no newline and fit (-EINVAL, -E2BIG otherwise). */
+int audit_log_append_text(struct audit_log *log, const char *const *bodies, const size_t *lens,
+                          size_t n, bool sync, uint64_t *ret_seq);
 
 /* ---- parsing and verification (also used by dom0 on untrusted data) ---- */
 

@@ -16,7 +16,8 @@
 #include "proxy/relay.h"
 
 struct queued {
-        json_t *fields;
+        char *text; /* the record's fields as compact JSON member text (policy/audit-fields.h) */
+        size_t len;
         struct request *waiter; /* egress: start its transfer once written */
 };
 static struct queued *queue;
@@ -28,24 +29,45 @@ static void log_failure(int r)
                   "written", P.audit_path, strerror(-r));
 }
 
-int paudit_queue(json_t *fields, struct request *waiter)
+static int queue_text(char *text, size_t len, struct request *waiter)
 {
-        if (!fields)
-                return -ENOMEM;
         if (n_queue == cap_queue) {
                 size_t ncap = cap_queue ? cap_queue * 2 : 64;
                 struct queued *nq = realloc(queue, ncap * sizeof(*nq));
                 if (!nq) {
-                        json_decref(fields);
+                        free(text);
                         return -ENOMEM;
                 }
                 queue = nq;
                 cap_queue = ncap;
         }
-        queue[n_queue++] = (struct queued){ .fields = fields, .waiter = waiter };
+        queue[n_queue++] = (struct queued){ .text = text, .len = len, .waiter = waiter };
         if (waiter)
                 n_waiters++;
         return 0;
+}
+
+int paudit_queue_fields(struct audit_fields *f, struct request *waiter)
+{
+        size_t len;
+        int err;
+        char *text = audit_fields_take(f, &len, &err);
+        if (!text)
+                return err < 0 ? err : -ENOMEM;
+        return queue_text(text, len, waiter);
+}
+
+int paudit_queue(json_t *fields, struct request *waiter)
+{
+        _cleanup_json_ json_t *f = fields;
+        if (!f)
+                return -ENOMEM;
+        char *text;
+        size_t len;
+        int r = audit_fields_from_json(f, &text, &len);
+        if (r < 0)
+                return r;
+        return queue_text(text, len, waiter);
 }
 
 bool paudit_waiting(void)
@@ -63,8 +85,8 @@ void paudit_forget(struct request *waiter)
         for (size_t i = 0; i < n_queue; i++)
                 if (queue[i].waiter == waiter) {
                         /* never started: no egress record for it */
-                        json_decref(queue[i].fields);
-                        queue[i].fields = NULL;
+                        free(queue[i].text);
+                        queue[i].text = NULL;
                         queue[i].waiter = NULL;
                         n_waiters--;
                 }
@@ -80,21 +102,23 @@ void paudit_flush(void)
         queue = NULL;
         n_queue = cap_queue = n_waiters = 0;
 
-        static const json_t *batch[AUDIT_BATCH_MAX];
+        static const char *batch[AUDIT_BATCH_MAX];
+        static size_t lens[AUDIT_BATCH_MAX];
         size_t first = 0;
         while (first < n) {
                 size_t k = 0, last = first;
                 bool sync = false;
                 for (; last < n && k < AUDIT_BATCH_MAX; last++)
-                        if (q[last].fields) {
-                                batch[k++] = q[last].fields;
+                        if (q[last].text) {
+                                batch[k] = q[last].text;
+                                lens[k++] = q[last].len;
                                 if (q[last].waiter &&
                                     P.snap->config->audit_fsync == AUDIT_FSYNC_EGRESS)
                                         sync = true;
                         }
                 int r = k == 0 ? 0 : !P.audit ? -EBADF
-                                                : audit_log_append_many(P.audit, batch, k, sync,
-                                                                        NULL);
+                                                : audit_log_append_text(P.audit, batch, lens, k,
+                                                                        sync, NULL);
                 bool each = k > 1 && (r == -EINVAL || r == -E2BIG);
                 if (r < 0 && !each)
                         log_failure(r);
@@ -102,14 +126,15 @@ void paudit_flush(void)
                         int ri = r;
                         /* A record refused as such (too large, not encodable) must not take the
                          * others of its batch down with it: then one append each. */
-                        if (each && q[i].fields) {
+                        if (each && q[i].text) {
                                 bool s1 = q[i].waiter &&
                                           P.snap->config->audit_fsync == AUDIT_FSYNC_EGRESS;
-                                ri = audit_log_append(P.audit, q[i].fields, s1, NULL);
+                                const char *t = q[i].text;
+                                ri = audit_log_append_text(P.audit, &t, &q[i].len, 1, s1, NULL);
                                 if (ri < 0)
                                         log_failure(ri);
                         }
-                        json_decref(q[i].fields);
+                        free(q[i].text);
                         if (q[i].waiter)
                                 relay_egress_written(q[i].waiter, ri);
                 }

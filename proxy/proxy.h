@@ -52,6 +52,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "policy/audit-fields.h"
 #include "policy/audit.h"
 #include "policy/config.h"
 #include "policy/profile.h"
@@ -160,6 +161,9 @@ extern struct proxy P;
  * upstream transfer starts only from relay_egress_written(waiter, 0) after the write returned
  * (a failed write: relay_egress_written(waiter, -errno), the request is refused with 503). */
 int paudit_queue(json_t *fields, struct request *waiter);
+/* The same for fields built as text (policy/audit-fields.h): takes f's text (f is emptied);
+ * a builder error (ENOMEM, E2BIG) is returned and queues nothing. */
+int paudit_queue_fields(struct audit_fields *f, struct request *waiter);
 void paudit_flush(void);
 bool paudit_waiting(void);               /* egress records are waiting to be written */
 bool paudit_pending(void);               /* any record is queued */

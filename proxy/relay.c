@@ -33,24 +33,22 @@ static void log_done(struct request *req, const char *finish, const char *error)
         if (!req->egress_logged || req->done_logged)
                 return;
         req->done_logged = true;
-        json_t *j = request_audit_base(req, "egress_done");
-        if (!j)
-                return;
+        struct audit_fields f;
+        request_audit_base(req, "egress_done", &f);
         int64_t tin = req->usage.input_tokens, tout = req->usage.output_tokens;
-        json_object_set_new(j, "provider", json_string(req->mr.provider->name));
-        json_object_set_new(j, "model", json_string(req->mr.model));
-        json_object_set_new(j, "status", json_integer(req->up_status));
-        json_object_set_new(j, "bytes_down", json_integer((json_int_t)req->bytes_down));
-        json_object_set_new(j, "tokens_in", json_integer(tin));
-        json_object_set_new(j, "tokens_out", json_integer(tout));
-        json_object_set_new(j, "duration_ms",
-                            json_integer((json_int_t)((now_usec() - req->t_start) / 1000)));
+        audit_fields_str(&f, "provider", req->mr.provider->name);
+        audit_fields_str(&f, "model", req->mr.model);
+        audit_fields_int(&f, "status", req->up_status);
+        audit_fields_int(&f, "bytes_down", (int64_t)req->bytes_down);
+        audit_fields_int(&f, "tokens_in", tin);
+        audit_fields_int(&f, "tokens_out", tout);
+        audit_fields_int(&f, "duration_ms", (int64_t)((now_usec() - req->t_start) / 1000));
         const char *fr = finish ? finish : req->finish_reason[0] ? req->finish_reason : NULL;
-        json_object_set_new(j, "finish_reason", fr ? json_string(fr) : json_null());
+        audit_fields_str(&f, "finish_reason", fr);
         if (error)
-                json_object_set_new(j, "error", json_string(error));
+                audit_fields_str(&f, "error", error);
         /* Queued: written at the end of this loop pass, after the response went out. */
-        (void)paudit_queue(j, NULL);
+        (void)paudit_queue_fields(&f, NULL);
         if (tin + tout > 0)
                 limits_add_tokens(req->lim, (uint64_t)(tin + tout), now_realtime_usec());
 }
@@ -400,14 +398,13 @@ int relay_begin(struct request *req, json_t *reqj, struct api_error *e)
         /* The egress record is written before a byte goes upstream; no record, no request:
          * the transfer starts from relay_egress_written() once the record's write(2) returned
          * (paudit_flush, later in this loop pass). */
-        json_t *j = request_audit_base(req, "egress");
-        if (j) {
-                json_object_set_new(j, "provider", json_string(pv->name));
-                json_object_set_new(j, "model", json_string(req->mr.model));
-                json_object_set_new(j, "stream", json_boolean(req->stream));
-                json_object_set_new(j, "bytes_up", json_integer((json_int_t)req->up_len));
-        }
-        r = paudit_queue(j, req);
+        struct audit_fields f;
+        request_audit_base(req, "egress", &f);
+        audit_fields_str(&f, "provider", pv->name);
+        audit_fields_str(&f, "model", req->mr.model);
+        audit_fields_bool(&f, "stream", req->stream);
+        audit_fields_int(&f, "bytes_up", (int64_t)req->up_len);
+        r = paudit_queue_fields(&f, req);
         if (r < 0) {
                 api_error_proxy(e, API_ERR_UNAVAILABLE,
                                 "The audit log cannot be written; nothing was sent.", -1);

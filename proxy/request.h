@@ -111,4 +111,4 @@ void request_set_body(struct request *req, unsigned status, char *body, size_t l
 /* The response (or stream) is ready: resume the connection so MHD queues it. */
 void request_wake(struct request *req);
 void request_deny(struct request *req, const char *reason, const struct api_error *e);
-json_t *request_audit_base(struct request *req, const char *event);
+void request_audit_base(struct request *req, const char *event, struct audit_fields *f);

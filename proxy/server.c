@@ -90,34 +90,30 @@ void request_set_error(struct request *req, const struct api_error *e)
         }
 }
 
-json_t *request_audit_base(struct request *req, const char *event)
+void request_audit_base(struct request *req, const char *event, struct audit_fields *f)
 {
-        json_t *j = json_pack("{s:s}", "event", event);
-        if (!j)
-                return NULL;
+        audit_fields_begin(f, event);
         if (req->session)
-                json_object_set_new(j, "session", json_string(req->session->id));
+                audit_fields_str(f, "session", req->session->id);
         if (req->client)
-                json_object_set_new(j, "client", json_string(req->client));
+                audit_fields_str(f, "client", req->client);
         if (req->profile)
-                json_object_set_new(j, "profile", json_string(req->profile->name));
-        json_object_set_new(j, "request_id", json_string(req->id));
+                audit_fields_str(f, "profile", req->profile->name);
+        audit_fields_str(f, "request_id", req->id);
         if (req->endpoint)
-                json_object_set_new(j, "endpoint", json_string(req->endpoint));
-        return j;
+                audit_fields_str(f, "endpoint", req->endpoint);
 }
 
 void request_deny(struct request *req, const char *reason, const struct api_error *e)
 {
         P.denied_total++;
-        json_t *j = request_audit_base(req, "deny");
-        if (j) {
-                json_object_set_new(j, "reason", json_string(reason));
-                json_object_set_new(j, "status", json_integer(e->status));
-                if (req->model[0])
-                        json_object_set_new(j, "model", json_string(req->model));
-        }
-        (void)paudit_queue(j, NULL);
+        struct audit_fields f;
+        request_audit_base(req, "deny", &f);
+        audit_fields_str(&f, "reason", reason);
+        audit_fields_int(&f, "status", e->status);
+        if (req->model[0])
+                audit_fields_str(&f, "model", req->model);
+        (void)paudit_queue_fields(&f, NULL);
         request_set_error(req, e);
 }
 
