@@ -267,7 +267,6 @@ struct upstream {
         struct calls calls;
         int call_of[TRANSLATE_MAX_TOOLS]; /* OpenAI index -> calls.v position + 1 */
         char *id_of[TRANSLATE_MAX_TOOLS];
-        bool done;
 };
 
 static void upstream_call(struct upstream *u, const json_t *tc, size_t pos)
@@ -301,10 +300,8 @@ static void upstream_call(struct upstream *u, const json_t *tc, size_t pos)
 static int upstream_event(const struct sse_event *ev, void *userdata)
 {
         struct upstream *u = userdata;
-        if (u->done || strcmp(ev->data, "[DONE]") == 0) {
-                u->done = true;
-                return 0;
-        }
+        if (strcmp(ev->data, "[DONE]") == 0)
+                return -ECANCELED; /* the translator reads no further either */
         json_error_t jerr;
         _cleanup_json_ json_t *j = json_loadb(ev->data, ev->data_len, 0, &jerr);
         const json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
@@ -328,8 +325,10 @@ static void check_calls(const uint8_t *data, size_t size, const struct calls *go
         u->calls.text = (struct strbuf)STRBUF_INIT(16 * 1024 * 1024);
         _cleanup_(sse_parser_freep) struct sse_parser *p = NULL;
         CHECK(sse_parser_new(&p) == 0);
-        CHECK(sse_parser_feed(p, data, size, upstream_event, u) == 0);
-        CHECK(sse_parser_finish(p, upstream_event, u) == 0);
+        int r = sse_parser_feed(p, data, size, upstream_event, u);
+        if (r == 0)
+                r = sse_parser_finish(p, upstream_event, u);
+        CHECK(r == 0 || r == -ECANCELED);
 
         CHECK(got->n == u->calls.n);
         for (int i = 0; i < got->n; i++) {
