@@ -170,14 +170,15 @@ static int start_block(struct translate_stream *s, struct rblk *b, struct strbuf
         if (r < 0)
                 return r;
         if (rs->next_block >= TRANSLATE_MAX_BLOCKS) /* enqueue() keeps us below */
-                return translate_stream_protocol_error(s, out, "upstream sent too many content blocks");
+                return translate_stream_protocol_error(s, out,
+                                                       "upstream sent too many content blocks");
         rs->open_index = rs->next_block++;
         json_t *cb;
         if (b->tool) {
                 char gen[32];
                 snprintf(gen, sizeof(gen), "toolu_%d", rs->open_index);
-                cb = json_pack("{s:s, s:s, s:s, s:{}}", "type", "tool_use", "id", b->id ? b->id : gen,
-                               "name", b->name, "input");
+                cb = json_pack("{s:s, s:s, s:s, s:{}}", "type", "tool_use", "id",
+                               b->id ? b->id : gen, "name", b->name, "input");
         } else {
                 cb = json_pack("{s:s, s:s}", "type", "text", "text", "");
         }
@@ -196,8 +197,8 @@ static int emit_delta(struct translate_stream *s, const char *p, size_t n, struc
         return emit(out, "content_block_delta",
                     json_pack("{s:s, s:i, s:{s:s, s:o}}", "type", "content_block_delta", "index",
                               s->rs->open_index, "delta", "type",
-                              tool ? "input_json_delta" : "text_delta", tool ? "partial_json" : "text",
-                              v));
+                              tool ? "input_json_delta" : "text_delta",
+                              tool ? "partial_json" : "text", v));
 }
 
 static int enqueue(struct translate_stream *s, struct rblk *b, struct strbuf *out)
@@ -205,7 +206,8 @@ static int enqueue(struct translate_stream *s, struct rblk *b, struct strbuf *ou
         struct rstream *rs = s->rs;
         if ((size_t)rs->next_block + (rs->q_len - rs->q_head) >= TRANSLATE_MAX_BLOCKS) {
                 rblk_free(b);
-                return translate_stream_protocol_error(s, out, "upstream sent too many content blocks");
+                return translate_stream_protocol_error(s, out,
+                                                       "upstream sent too many content blocks");
         }
         if (rs->q_len == rs->q_cap && rs->q_head > 0) {
                 memmove(rs->queue, rs->queue + rs->q_head,

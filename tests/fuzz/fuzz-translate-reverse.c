@@ -339,7 +339,8 @@ static void check_calls(const uint8_t *data, size_t size, const struct calls *go
                       (g->args.len == 0 || memcmp(g->args.data, w->args.data, g->args.len) == 0));
         }
         CHECK(got->text.len == u->calls.text.len &&
-              (got->text.len == 0 || memcmp(got->text.data, u->calls.text.data, got->text.len) == 0));
+              (got->text.len == 0 ||
+               memcmp(got->text.data, u->calls.text.data, got->text.len) == 0));
         calls_free(&u->calls);
         for (size_t i = 0; i < TRANSLATE_MAX_TOOLS; i++)
                 free(u->id_of[i]);

@@ -56,7 +56,8 @@ static void render(const struct strbuf *out, size_t from, struct strbuf *r)
         while (*p) {
                 const char *nl = strchr(p, '\n');
                 const char *end = strstr(p, "\n\n");
-                if (strncmp(p, "event: ", 7) != 0 || !nl || !end || strncmp(nl + 1, "data: ", 6) != 0) {
+                if (strncmp(p, "event: ", 7) != 0 || !nl || !end ||
+                    strncmp(nl + 1, "data: ", 6) != 0) {
                         strbuf_appends(r, "BAD ");
                         return;
                 }
@@ -121,7 +122,8 @@ static const struct {
         bool failed;
 } cases[] = {
         { "one after another: every piece leaves with its chunk", 0,
-          { TEXT("Hi"), CALLS(TC(0, "c0", "f", "")), CALLS(TA(0, "{\\\"a\\\":")), CALLS(TA(0, "1}")),
+          { TEXT("Hi"), CALLS(TC(0, "c0", "f", "")), CALLS(TA(0, "{\\\"a\\\":")),
+            CALLS(TA(0, "1}")),
             CALLS(TC(1, "c1", "g", "{}")), FINISH("tool_calls"), NULL },
           "ms s0:text d0:Hi | x0 s1:tool(c0,f) | d1:{\"a\": | d1:1} | x1 s2:tool(c1,g) d2:{} | | "
           "x2 md:tool_use mx " },
@@ -170,7 +172,8 @@ static const struct {
             NULL },
           "ms s0:tool(c1,f) d0:{ | x0 s1:tool(c2,g) d1:{} | | x1 md:tool_use mx " },
         { "Ollama: whole argument objects, no index, no id", 0,
-          { "{\"choices\":[{\"delta\":{\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":{\"x\":1}}},"
+          { "{\"choices\":[{\"delta\":{\"tool_calls\":["
+            "{\"function\":{\"name\":\"f\",\"arguments\":{\"x\":1}}},"
             "{\"function\":{\"name\":\"g\",\"arguments\":{}}}]}}]}",
             FINISH("stop"), NULL },
           "ms s0:tool(toolu_0,f) d0:{\"x\":1} x0 s1:tool(toolu_1,g) d1:{} | | "
@@ -245,7 +248,8 @@ static void test_default_cap(void)
                 CHECK((strstr(out.data, "beyond the proxy's buffer limit") != NULL) == (bool)over);
                 if (!over) {
                         /* The held-back call: one delta with all of it ("..." + x * n + "..."). */
-                        const char *d = strstr(out.data, "{\"type\":\"content_block_delta\",\"index\":1,");
+                        const char *d =
+                                strstr(out.data, "{\"type\":\"content_block_delta\",\"index\":1,");
                         CHECK(d != NULL);
                         const char *pj = d ? strstr(d, "\"partial_json\":\"\\\"x") : NULL;
                         size_t xs = 0;
