@@ -22,6 +22,7 @@ struct ctx {
         char *buf; /* decoded string */
         size_t cap;
         int err;   /* -EBADMSG or -ENOMEM */
+        bool reject_duplicates;
 };
 
 static const struct jscan_keep keep_nothing[] = { { NULL, NULL } };
@@ -386,7 +387,10 @@ static bool parse_object(struct ctx *c, enum mode m, const struct jscan_keep *sp
                 skip_ws(c);
                 json_t *v = NULL;
                 bool ok = parse_value(c, vm, kept ? kept->sub : NULL, &v);
-                if (ok && vm != SKIP && json_object_set_new_nocheck(o, kz, v) < 0)
+                if (ok && vm != SKIP && c->reject_duplicates && json_object_get(o, kz)) {
+                        json_decref(v);
+                        ok = fail(c, -EBADMSG);
+                } else if (ok && vm != SKIP && json_object_set_new_nocheck(o, kz, v) < 0)
                         ok = fail(c, -ENOMEM);
                 free(heapkey);
                 if (!ok)
@@ -502,9 +506,16 @@ static bool parse_value(struct ctx *c, enum mode m, const struct jscan_keep *spe
 
 int jscan_load(const char *text, size_t len, const struct jscan_keep *keep, json_t **ret)
 {
+        return jscan_load_flags(text, len, keep, 0, ret);
+}
+
+int jscan_load_flags(const char *text, size_t len, const struct jscan_keep *keep, unsigned flags,
+                     json_t **ret)
+{
         struct ctx c = {
                 .p = (const unsigned char *)text,
                 .end = (const unsigned char *)text + len,
+                .reject_duplicates = flags & JSCAN_REJECT_DUPLICATES,
         };
         json_t *v = NULL;
         if (!text)

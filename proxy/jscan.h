@@ -23,3 +23,11 @@ struct jscan_keep {
  * NULL: nothing kept, *ret is an empty object or array). 0, -EBADMSG (jansson would refuse the
  * text), -ENOMEM. */
 int jscan_load(const char *text, size_t len, const struct jscan_keep *keep, json_t **ret);
+
+/* Flags for jscan_load_flags. JSCAN_REJECT_DUPLICATES: -EBADMSG if a member the result holds
+ * (a kept one, or anything inside a value kept whole) appears twice in its object, as
+ * json_loadb(JSON_REJECT_DUPLICATES) would refuse it; duplicates among the members skipped are
+ * not looked for (what the caller reads is unambiguous, the rest it does not interpret). */
+#define JSCAN_REJECT_DUPLICATES 1u
+int jscan_load_flags(const char *text, size_t len, const struct jscan_keep *keep, unsigned flags,
+                     json_t **ret);

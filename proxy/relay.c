@@ -300,19 +300,77 @@ static int build_url(struct request *req, char **ret)
         return 0;
 }
 
-static int build_body(struct request *req, json_t *reqj, struct api_error *e)
+/* `,"stream_options":{"include_usage":true}` spliced in before the body's closing brace: the
+ * body is a validated object holding at least "model" and no "stream_options", so the result is
+ * the same object with one more member. Spares loading and dumping a body that can be hundreds
+ * of KiB (a coding agent's context) to add 40 bytes. */
+static int splice_include_usage(struct request *req)
+{
+        static const char member[] = ",\"stream_options\":{\"include_usage\":true}";
+        const char *b = req->body.data;
+        size_t n = req->body.len;
+        while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t' || b[n - 1] == '\n' ||
+                         b[n - 1] == '\r'))
+                n--;
+        if (n < 2 || b[n - 1] != '}')
+                return -EINVAL;
+        size_t len = n - 1 + sizeof(member) - 1 + 1;
+        char *up = malloc(len + 1);
+        if (!up)
+                return -ENOMEM;
+        memcpy(up, b, n - 1);
+        memcpy(up + n - 1, member, sizeof(member) - 1);
+        up[len - 1] = '}';
+        up[len] = 0;
+        req->up_body = up;
+        req->up_len = len;
+        return 0;
+}
+
+/* reqj holds only the members the proxy decides on (model, stream, stream_options: see
+ * proxy/server.c); the whole tree is loaded here only when the body must be translated or
+ * rewritten as JSON, with duplicate keys refused anywhere in it. */
+static int build_body(struct request *req, json_t *keys, struct api_error *e)
 {
         const struct provider *pv = req->mr.provider;
-        _cleanup_json_ json_t *up = NULL;
+        _cleanup_json_ json_t *up = NULL, *full = NULL;
+        json_t *reqj = keys;
         bool modified = false;
         struct translate_request_opts o = {
                 .model = req->mr.model,
                 .default_max_tokens = (int64_t)pv->default_max_tokens,
         };
+        bool stream = false;
+        if (req->route == ROUTE_CHAT)
+                translate_openai_stream_flags(keys, &stream, &req->include_usage);
+        bool translate = (req->route == ROUTE_CHAT && pv->type == PROVIDER_ANTHROPIC) ||
+                         (req->route == ROUTE_MESSAGES && pv->type == PROVIDER_OPENAI);
+        bool inject = req->route == ROUTE_CHAT && pv->type == PROVIDER_OPENAI && req->stream &&
+                      !req->include_usage;
+        bool rename = strcmp(req->mr.model, req->model) != 0;
+        if (inject && !translate && !rename && !json_object_get(keys, "stream_options")) {
+                int r = splice_include_usage(req);
+                if (r == 0) {
+                        req->injected_usage = true;
+                        strbuf_free(&req->body);
+                        return 0;
+                }
+                if (r == -ENOMEM)
+                        return r;
+        }
+        if (translate || rename || inject) {
+                json_error_t jerr;
+                full = json_loadb(req->body.data ? req->body.data : "", req->body.len,
+                                  JSON_REJECT_DUPLICATES, &jerr);
+                if (!json_is_object(full)) {
+                        api_error_proxy(e, API_ERR_BAD_REQUEST,
+                                        "The request body is not a JSON object.", -1);
+                        return -EINVAL;
+                }
+                reqj = full;
+        }
 
         if (req->route == ROUTE_CHAT) {
-                bool stream;
-                translate_openai_stream_flags(reqj, &stream, &req->include_usage);
                 if (pv->type == PROVIDER_ANTHROPIC) {
                         req->translate = true;
                         req->tdir = TRANSLATE_ANTHROPIC_TO_OPENAI;

@@ -15,6 +15,7 @@
 #include "common/json-util.h"
 #include "common/log.h"
 #include "common/time-util.h"
+#include "proxy/jscan.h"
 #include "proxy/relay.h"
 #include "proxy/request.h"
 
@@ -444,6 +445,14 @@ static bool request_start(struct request *req, const char *url, const char *meth
         return true;
 }
 
+/* The members of a request body the proxy decides on (proxy/relay.c reads the same). */
+static const struct jscan_keep keep_request[] = {
+        { "model", NULL },
+        { "stream", NULL },
+        { "stream_options", NULL },
+        { NULL, NULL },
+};
+
 /* Body complete: parse, decide, limit, hand to the relay. */
 static void request_process(struct request *req)
 {
@@ -451,10 +460,16 @@ static void request_process(struct request *req)
                 deny_case(req, "too_large", API_ERR_TOO_LARGE, NULL, -1);
                 return;
         }
-        json_error_t jerr;
-        _cleanup_json_ json_t *j = json_loadb(req->body.data ? req->body.data : "",
-                                              req->body.len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!j || !json_is_object(j)) {
+        /* Validated whole, built only where the proxy reads it (the relay loads the whole tree
+         * only for a body it must rewrite or translate). */
+        _cleanup_json_ json_t *j = NULL;
+        int jr = jscan_load_flags(req->body.data ? req->body.data : "", req->body.len,
+                                  keep_request, JSCAN_REJECT_DUPLICATES, &j);
+        if (jr == -ENOMEM) {
+                deny_case(req, "internal", API_ERR_UNAVAILABLE, NULL, -1);
+                return;
+        }
+        if (jr < 0 || !json_is_object(j)) {
                 deny_case(req, "bad_request", API_ERR_BAD_REQUEST,
                           "The request body is not a JSON object.", -1);
                 return;

@@ -1,6 +1,7 @@
 /* Fuzz target: proxy/jscan.c against jansson. Oracles: jscan_load() accepts exactly the texts
  * json_loadb(text, len, 0) accepts, and what it keeps equals the jansson tree pruned by the same
- * keep-list (the response keep-list the proxy uses, and one keeping nested members). */
+ * keep-list (the response keep-list the proxy uses, and one keeping nested members); with
+ * JSCAN_REJECT_DUPLICATES (the request keep-list), agreement with JSON_REJECT_DUPLICATES. */
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -65,9 +66,37 @@ static void one(const char *text, size_t len, const struct jscan_keep *spec)
         json_decref(ref);
 }
 
+/* JSCAN_REJECT_DUPLICATES: never refuses a text json_loadb(JSON_REJECT_DUPLICATES) accepts;
+ * what it accepts jansson accepts, and it keeps the same members. */
+static void one_strict(const char *text, size_t len, const struct jscan_keep *spec)
+{
+        json_t *lax = json_loadb(text, len, 0, NULL);
+        json_t *strict = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+        json_t *got = NULL;
+        int r = jscan_load_flags(text, len, spec, JSCAN_REJECT_DUPLICATES, &got);
+        CHECK(r == 0 || r == -EBADMSG);
+        if (strict)
+                CHECK(r == 0);
+        if (r == 0) {
+                CHECK(lax != NULL);
+                json_t *want = prune(lax, spec);
+                CHECK(json_equal(want, got));
+                json_decref(want);
+        }
+        json_decref(got);
+        json_decref(strict);
+        json_decref(lax);
+}
+
+static const struct jscan_keep req_keep[] = {
+        { "model", NULL }, { "stream", NULL }, { "stream_options", NULL }, { NULL, NULL },
+};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         one((const char *)data, size, k1);
         one((const char *)data, size, k2);
+        one_strict((const char *)data, size, k2);
+        one_strict((const char *)data, size, req_keep);
         return 0;
 }

@@ -41,6 +41,22 @@ t "stream openai: [DONE]" contains "$b" "data: [DONE]"
 t "stream openai: injected usage chunk stripped" eq "$(grep -c '"choices":\[\]' <<<"$b" || true)" 0
 b=$(pc -N "$PROXY_URL/v1/chat/completions" -d "$(chat gpt-4o 'usage' ',"stream":true,"stream_options":{"include_usage":true}')"); sent
 t "stream openai: usage chunk when asked" eq "$(grep '"choices":\[\]' <<<"$b" | sed 's/^data: //' | jq -r '.usage.total_tokens > 0')" true
+# A coding agent's context is big (here ~50 KiB, under the profile's 64 KiB): the proxy adds stream_options.include_usage to it
+# (spliced, not reparsed) and the upstream gets the agent's messages byte for byte.
+python3 -c 'import json,sys; json.dump({"model":"gpt-4o","stream":True,"messages":[{"role":"user" if i % 2 == 0 else "assistant","content":"ctx \u00e9\u2028 line %d; " % i * 5} for i in range(300)] + [{"role":"user","content":"big one"}]}, open(sys.argv[1],"w"))' "$T/big.json"
+b=$(pc -N "$PROXY_URL/v1/chat/completions" --data-binary @"$T/big.json"); sent
+t "big stream: 200" eq "$(status)" 200
+t "big stream: content" eq "$(grep '^data: {' <<<"$b" | sed 's/^data: //' | jq -rj '.choices[0].delta.content // empty')" "echo: big one"
+t "big stream: injected usage chunk stripped" eq "$(grep -c '"choices":\[\]' <<<"$b" || true)" 0
+curl -s "$OA/_mock/last" >"$T/last.json"
+t "big stream: include_usage asked upstream" eq "$(jq -r .body.stream_options.include_usage "$T/last.json")" true
+t "big stream: messages forwarded intact" eq "$(jq -c .body.messages "$T/last.json" | sha256sum)" "$(jq -c .messages "$T/big.json" | sha256sum)"
+b=$(pc "$PROXY_URL/v1/chat/completions" -d '{"model":"gpt-4o","stream":true,"messages":[],"stream":false}')
+t "duplicate stream key: 400" eq "$(status)" 400
+b=$(pc "$PROXY_URL/v1/chat/completions" -d '{"model":"gpt-4o","stream_options":{"include_usage":true,"include_usage":false},"messages":[]}')
+t "duplicate key in stream_options: 400" eq "$(status)" 400
+b=$(pc "$PROXY_URL/v1/chat/completions" -d '{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"a","content":"b"}]}')
+t "duplicate key in a body to translate: 400" eq "$(status)" 400
 
 # --- Anthropic provider through /v1/chat/completions (translated) ---
 b=$(pc "$PROXY_URL/v1/chat/completions" -d "$(chat claude-sonnet-4-5 'hi claude')"); sent
@@ -161,7 +177,7 @@ t "native messages stream reset: event: error" contains "$b" "event: error"
 # --- audit ---
 t "egress records: one per request that left" eq "$(count_events egress)" "$expected_egress"
 t "egress_done records match" eq "$(count_events egress_done)" "$expected_egress"
-t "deny records written, one per refusal" eq "$(count_events deny)" 12
+t "deny records written, one per refusal" eq "$(count_events deny)" 15
 t "config record at start" eq "$(count_events config)" 1
 log=$(cat "$T/audit.jsonl")
 t "audit: no client token" lacks "$log" "$TOKEN"

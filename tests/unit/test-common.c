@@ -91,6 +91,16 @@ static void test_time(void)
         char buf[32];
         format_iso8601_ms(1796313600123000ULL, buf, sizeof(buf));
         CHECK_STREQ(buf, "2026-12-03T16:00:00.123Z");
+        /* same second (the cached part), then the next second and a jump back */
+        format_iso8601_ms(1796313600999999ULL, buf, sizeof(buf));
+        CHECK_STREQ(buf, "2026-12-03T16:00:00.999Z");
+        format_iso8601_ms(1796313601000500ULL, buf, sizeof(buf));
+        CHECK_STREQ(buf, "2026-12-03T16:00:01.000Z");
+        format_iso8601_ms(946684799007000ULL, buf, sizeof(buf));
+        CHECK_STREQ(buf, "1999-12-31T23:59:59.007Z");
+        char small[8] = "xxxxxxx";
+        format_iso8601_ms(1796313600123000ULL, small, sizeof(small));
+        CHECK_STREQ(small, "");
 }
 
 int main(void)

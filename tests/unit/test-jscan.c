@@ -135,5 +135,35 @@ int main(void)
         json_decref(ref);
         CHECK(jscan_load("[1\0\0]", 6, keep, &got) == -EBADMSG);
         CHECK(jscan_load(NULL, 0, keep, &got) == -EBADMSG);
+
+        /* JSCAN_REJECT_DUPLICATES: a member read twice is refused (the request's "model" must
+         * mean one thing to the proxy and the upstream); duplicates the proxy skips are not its
+         * business; inside a value kept whole they are refused as jansson refuses them. */
+        static const struct jscan_keep rk[] = {
+                { "model", NULL }, { "stream", NULL }, { "stream_options", NULL }, { NULL, NULL },
+        };
+        static const struct {
+                const char *text;
+                int want;
+        } dups[] = {
+                { "{\"model\":\"a\",\"model\":\"b\"}", -EBADMSG },
+                { "{\"model\":\"a\",\"stream\":true,\"stream\":false}", -EBADMSG },
+                { "{\"model\":\"a\",\"stream_options\":{\"include_usage\":true,"
+                  "\"include_usage\":false}}", -EBADMSG },
+                { "{\"model\":\"a\",\"messages\":[],\"messages\":[1]}", 0 },
+                { "{\"model\":\"a\",\"messages\":[{\"x\":1,\"x\":2}]}", 0 },
+                { "{\"model\":\"a\",\"stream\":true}", 0 },
+        };
+        for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+                got = NULL;
+                int r = jscan_load_flags(dups[i].text, strlen(dups[i].text), rk,
+                                         JSCAN_REJECT_DUPLICATES, &got);
+                CHECK(r == dups[i].want);
+                json_decref(got);
+                /* without the flag jansson's rule: the last one wins */
+                got = NULL;
+                CHECK(jscan_load(dups[i].text, strlen(dups[i].text), rk, &got) == 0);
+                json_decref(got);
+        }
         return TEST_DONE();
 }
