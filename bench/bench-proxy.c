@@ -6,7 +6,8 @@
  *                                             have their first chunk, then reports completions
  *   bench-proxy soak URL N SECONDS HOLD_FILE  keep N streams open for SECONDS (a finished stream is
  *                                             replaced at once); HOLD_FILE as for streams
- * Env BENCH_TOKEN: bearer token, BENCH_MODEL: model. Output: one "key value" per line, including
+ * Env BENCH_TOKEN: bearer token, BENCH_MODEL: model, BENCH_BODY_FILE: request body of latency
+ * and ttfc runs. Output: one "key value" per line, including
  * client_cpu_us_per_req (this load generator's own CPU per request, to show it is not the
  * bottleneck). Trust level: test tool. */
 #include <curl/curl.h>
@@ -116,6 +117,23 @@ int main(int argc, char **argv)
                  "\"content\":\"bench stream\"}]}", model);
         const char *mode = argv[1], *url = argv[2];
         int n = (int)strtol(argv[3], NULL, 10);
+        /* BENCH_BODY_FILE: the request body of latency/ttfc runs (e.g. an agent's big context) */
+        char *file_body = NULL;
+        const char *bf = getenv("BENCH_BODY_FILE");
+        if (bf) {
+                FILE *f = fopen(bf, "re");
+                long sz = -1;
+                if (f && fseek(f, 0, SEEK_END) == 0 && (sz = ftell(f)) >= 0 &&
+                    fseek(f, 0, SEEK_SET) == 0 && (file_body = calloc(1, (size_t)sz + 1)) &&
+                    fread(file_body, 1, (size_t)sz, f) != (size_t)sz)
+                        sz = -1;
+                if (f)
+                        fclose(f);
+                if (sz < 0 || !file_body) {
+                        fprintf(stderr, "cannot read %s\n", bf);
+                        return 2;
+                }
+        }
 
         if (!strcmp(mode, "latency") || !strcmp(mode, "ttfc")) {
                 bool stream = !strcmp(mode, "ttfc");
@@ -125,7 +143,7 @@ int main(int argc, char **argv)
                 for (int i = -20; i < n; i++) { /* 20 warm-up requests */
                         if (i == 0)
                                 c0 = cpu_us();
-                        setup(&x, url, stream ? body_stream : body_plain);
+                        setup(&x, url, file_body ? file_body : stream ? body_stream : body_plain);
                         if (curl_easy_perform(x.h) != CURLE_OK)
                                 return 1;
                         double t = stream ? x.tfirst - x.t0 : now_us() - x.t0;

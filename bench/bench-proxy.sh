@@ -93,6 +93,66 @@ start_proxy never never
 PA=$PPID_; PURL_A=$PURL
 start_proxy egress egress
 PB=$PPID_; PURL_B=$PURL
+# Reference peers, when installed (not installed by ./dev deps: their packages start system
+# services): nginx and HAProxy as plain reverse proxies to the same mock-llm, keep-alive both
+# hops, one worker/thread like qclaw-proxy. They forward bytes and do nothing else (no policy,
+# no audit record, no body parsing): what a bare C proxy costs on this machine.
+PEERS=()
+FASTHP=${FAST#http://}
+if command -v nginx >/dev/null 2>&1; then
+        port=$(free_port)
+        cat >"$T/nginx.conf" <<EOC
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/nginx.err;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $T/nginx-body;
+  proxy_temp_path $T/nginx-proxy;
+  upstream m { server $FASTHP; keepalive 128; }
+  server { listen 127.0.0.1:$port;
+    location / { proxy_pass http://m; proxy_http_version 1.1; proxy_set_header Connection "";
+                 proxy_buffering off; } }
+}
+EOC
+        if nginx -c "$T/nginx.conf" 2>"$T/nginx.start"; then
+                for _ in $(seq 50); do [ -s "$T/nginx.pid" ] && break; sleep 0.05; done
+                pids+=("$(cat "$T/nginx.pid")")
+                NGINX_URL=http://127.0.0.1:$port
+                NGINX_PID=$(pgrep -P "$(cat "$T/nginx.pid")" | head -1)
+                PEERS+=(nginx)
+        fi
+fi
+if command -v haproxy >/dev/null 2>&1; then
+        port=$(free_port)
+        cat >"$T/haproxy.cfg" <<EOC
+global
+  maxconn 8192
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 120s
+  timeout server 120s
+  option http-keep-alive
+frontend f
+  bind 127.0.0.1:$port
+  default_backend b
+backend b
+  http-reuse always
+  server m $FASTHP
+EOC
+        if haproxy -f "$T/haproxy.cfg" -D -p "$T/haproxy.pid" 2>"$T/haproxy.start"; then
+                for _ in $(seq 50); do [ -s "$T/haproxy.pid" ] && break; sleep 0.05; done
+                pids+=("$(cat "$T/haproxy.pid")")
+                HAPROXY_URL=http://127.0.0.1:$port
+                HAPROXY_PID=$(cat "$T/haproxy.pid")
+                PEERS+=(haproxy)
+        fi
+fi
+peer_url() { if [ "$1" = nginx ]; then echo "$NGINX_URL"; else echo "$HAPROXY_URL"; fi; }
+peer_pid() { if [ "$1" = nginx ]; then echo "$NGINX_PID"; else echo "$HAPROXY_PID"; fi; }
 export BENCH_TOKEN=$TOKEN
 sleep 0.5
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds, medians"
@@ -117,6 +177,11 @@ for r in $(seq "$ROUNDS"); do
         else
                 lat pb "$PURL_B" "$PB"; lat pa "$PURL_A" "$PA"; lat direct "$FAST" "$FASTPID"
         fi
+        for peer in "${PEERS[@]}"; do
+                lat "$peer" "$(peer_url "$peer")" "$(peer_pid "$peer")"
+                paste "$T/$peer.p50" "$T/direct.p50" | tail -1 | awk '{print $1 - $2}' >>"$T/add$peer.p50"
+                paste "$T/$peer.p99" "$T/direct.p99" | tail -1 | awk '{print $1 - $2}' >>"$T/add$peer.p99"
+        done
         paste "$T/pa.p50" "$T/direct.p50" | tail -1 | awk '{print $1 - $2}' >>"$T/adda.p50"
         paste "$T/pa.p99" "$T/direct.p99" | tail -1 | awk '{print $1 - $2}' >>"$T/adda.p99"
         paste "$T/pb.p50" "$T/direct.p50" | tail -1 | awk '{print $1 - $2}' >>"$T/addb.p50"
@@ -131,6 +196,10 @@ printf "proxy fsync=egress    p50 %7.1f us  p99 %7.1f us  (proxy CPU %5.1f us/re
 printf "added fsync=never     p50 %7.1f us  p99 %7.1f us   (target <= 100 / 300)\n" \
         "$(med "$T/adda.p50")" "$(med "$T/adda.p99")"
 printf "added fsync=egress    p50 %7.1f us  p99 %7.1f us\n" "$(med "$T/addb.p50")" "$(med "$T/addb.p99")"
+for peer in "${PEERS[@]}"; do
+        printf "peer %-8s added  p50 %7.1f us  p99 %7.1f us  (%s CPU %5.1f us/req; forwards only)\n" \
+                "$peer" "$(med "$T/add$peer.p50")" "$(med "$T/add$peer.p99")" "$peer" "$(med "$T/$peer.cpu")"
+done
 
 tp() { # tp NAME URL PID
         local t0 t1 rps
@@ -149,6 +218,10 @@ for r in $(seq "$ROUNDS"); do
         else
                 tp pb "$PURL_B" "$PB"; tp pa "$PURL_A" "$PA"; tp direct "$FAST" "$FASTPID"
         fi
+        for peer in "${PEERS[@]}"; do
+                tp "$peer" "$(peer_url "$peer")" "$(peer_pid "$peer")"
+                paste "$T/$peer.rps" "$T/direct.rps" | tail -1 | awk '{print $1 / $2}' >>"$T/ratio_$peer"
+        done
         paste "$T/pa.rps" "$T/direct.rps" | tail -1 | awk '{print $1 / $2}' >>"$T/ratio_a"
         paste "$T/pb.rps" "$T/direct.rps" | tail -1 | awk '{print $1 / $2}' >>"$T/ratio_b"
 done
@@ -158,6 +231,32 @@ printf "proxy fsync=never  %6.0f req/s  (proxy CPU %5.1f us/req)  ratio %.2f   (
         "$(med "$T/pa.rps")" "$(med "$T/pa.tcpu")" "$(med "$T/ratio_a")"
 printf "proxy fsync=egress %6.0f req/s  (proxy CPU %5.1f us/req)  ratio %.2f\n" \
         "$(med "$T/pb.rps")" "$(med "$T/pb.tcpu")" "$(med "$T/ratio_b")"
+for peer in "${PEERS[@]}"; do
+        printf "peer %-13s %6.0f req/s  (%s CPU %5.1f us/req)  ratio %.2f\n" \
+                "$peer" "$(med "$T/$peer.rps")" "$peer" "$(med "$T/$peer.tcpu")" "$(med "$T/ratio_$peer")"
+done
+
+# An agent's request carries its whole context: a 256 KiB body, not streamed and streamed
+# (the proxy validates it, reads model/stream, and for a stream adds include_usage).
+python3 -c 'import json,sys
+msgs=[{"role":"user" if i % 2 == 0 else "assistant","content":("line %d of a source file, with some code in it; " % i) * 30} for i in range(160)]
+json.dump({"model":"gpt-4o","messages":msgs}, open(sys.argv[1],"w"))
+json.dump({"model":"gpt-4o","stream":True,"messages":msgs}, open(sys.argv[2],"w"))' "$T/big.json" "$T/bigs.json"
+bigrun() { # bigrun NAME URL MODE FILE
+        BENCH_BODY_FILE=$4 "$LOAD" "$3" "$2/v1/chat/completions" 300 >"$T/out"
+        val "$3"_p50_us "$T/out" >>"$T/$1.big"
+}
+echo "-- large request body ($(($(stat -c %s "$T/big.json") / 1024)) KiB), 300 sequential requests per run"
+for r in $(seq "$ROUNDS"); do
+        bigrun direct "$FAST" latency "$T/big.json"; bigrun pa "$PURL_A" latency "$T/big.json"
+        bigrun directs "$FAST" ttfc "$T/bigs.json"; bigrun pas "$PURL_A" ttfc "$T/bigs.json"
+        paste "$T/pa.big" "$T/direct.big" | tail -1 | awk '{print $1 - $2}' >>"$T/addbig"
+        paste "$T/pas.big" "$T/directs.big" | tail -1 | awk '{print $1 - $2}' >>"$T/addbigs"
+done
+printf "not streamed: direct p50 %.1f us, proxy p50 %.1f us, added %.1f us\n" \
+        "$(med "$T/direct.big")" "$(med "$T/pa.big")" "$(med "$T/addbig")"
+printf "streamed, first chunk: direct p50 %.1f us, proxy p50 %.1f us, added %.1f us\n" \
+        "$(med "$T/directs.big")" "$(med "$T/pas.big")" "$(med "$T/addbigs")"
 
 ttfc() { # ttfc NAME URL
         "$LOAD" ttfc "$2/v1/chat/completions" 1000 >"$T/out"
