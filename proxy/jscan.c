@@ -136,6 +136,16 @@ static size_t put_utf8(char *o, uint32_t v)
         return 4;
 }
 
+/* Does the 8-byte word hold a byte a string scan must look at: '"', '\\', < 0x20 or >= 0x80?
+ * (Bit Twiddling Hacks: "determine if a word has a byte less than n", exact for n <= 128.) */
+static inline bool word_special(uint64_t w)
+{
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        uint64_t zq = (q - ones) & ~q, zb = (b - ones) & ~b, lt = (w - ones * 0x20) & ~w;
+        return ((zq | zb | lt) & high) || (w & high);
+}
+
 /* A string at c->p (on the opening quote). Validates; when decode, the value is in
  * ret and ret_len (pointing into the text when it has no escapes, else into c->buf). */
 static bool parse_string(struct ctx *c, bool decode, const char **ret, size_t *ret_len)
@@ -143,6 +153,15 @@ static bool parse_string(struct ctx *c, bool decode, const char **ret, size_t *r
         const unsigned char *start = ++c->p, *p = start, *end = c->end;
         bool escaped = false;
         for (;;) {
+                /* Plain ASCII runs (most of an agent's context) 8 bytes at a time: skip a word
+                 * with no '"', no '\\', no control character and no byte >= 0x80. */
+                while (end - p >= 8) {
+                        uint64_t w;
+                        memcpy(&w, p, 8);
+                        if (word_special(w))
+                                break;
+                        p += 8;
+                }
                 if (p >= end)
                         return fail(c, -EBADMSG);
                 unsigned char ch = *p;

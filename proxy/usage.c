@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/json-util.h"
+#include "proxy/jscan.h"
 #include "proxy/usage.h"
 
 #define USAGE_COUNT_MAX ((int64_t)1 << 40)
@@ -140,15 +141,31 @@ static void set_finish(struct usage_observer *o, const json_t *v)
         o->res.finish_reason[n] = '\0';
 }
 
+/* What a stream event is read for (below); the rest of it is validated, not built (jscan
+ * accepts exactly what json_loadb does). */
+static const struct jscan_keep keep_usage[] = { { "usage", NULL }, { NULL, NULL } };
+static const struct jscan_keep keep_finish[] = { { "finish_reason", NULL }, { NULL, NULL } };
+static const struct jscan_keep keep_stop[] = { { "stop_reason", NULL }, { NULL, NULL } };
+static const struct jscan_keep keep_openai_event[] = {
+        { "error", NULL },    { "usage", NULL }, { "choices", keep_finish },
+        { "response", keep_usage }, { "type", NULL },  { NULL, NULL },
+};
+static const struct jscan_keep keep_anthropic_event[] = {
+        { "type", NULL },  { "usage", NULL }, { "message", keep_usage },
+        { "delta", keep_stop }, { NULL, NULL },
+};
+
 void usage_observer_event(struct usage_observer *o, const struct sse_event *ev)
 {
         if (o->api == LLM_API_OPENAI && strcmp(ev->data, "[DONE]") == 0) {
                 o->res.completed = true;
                 return;
         }
-        json_error_t jerr;
-        _cleanup_json_ json_t *j = json_loadb(ev->data, ev->data_len, 0, &jerr);
-        if (!json_is_object(j))
+        _cleanup_json_ json_t *j = NULL;
+        if (jscan_load(ev->data, ev->data_len,
+                       o->api == LLM_API_OPENAI ? keep_openai_event : keep_anthropic_event,
+                       &j) < 0 ||
+            !json_is_object(j))
                 return;
 
         if (o->api == LLM_API_OPENAI) {
