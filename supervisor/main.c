@@ -26,6 +26,7 @@
 #include "supervisor/cgroup.h"
 #include "supervisor/env.h"
 #include "supervisor/forward.h"
+#include "supervisor/netns.h"
 #include "supervisor/options.h"
 #include "supervisor/session.h"
 #include "supervisor/spawn.h"
@@ -315,6 +316,7 @@ int main(int argc, char **argv)
         int r, sock, sfd, lfd, wstatus, code;
         struct sbx_msg m;
         struct outcome out = {};
+        struct netns_prepared net;
 
         ensure_stdio();
         log_init("qclaw-run");
@@ -343,6 +345,13 @@ int main(int argc, char **argv)
                         fail("profile: %s", err);
         }
         S.session.profile = profile;
+        /* 3, started early (root mode): the network namespace, loopback and session listener
+         * are built by a helper thread while we go on and init builds the filesystem. */
+        if (!id.userns) {
+                r = netns_prepare_start(&net, profile->network == PROFILE_NETWORK_PROXY);
+                if (r < 0)
+                        fail("network: start: %s", strerror(-r));
+        }
 #if QCLAW_HAVE_SANDBOX_FILTERS
         {
                 /* Compiled directly (no libseccomp compiler: ~15 ms saved); init's agent child
@@ -398,6 +407,7 @@ int main(int argc, char **argv)
                 .gid = id.gid,
                 .userns = id.userns,
                 .proxy = profile->network == PROFILE_NETWORK_PROXY,
+                .netns_later = !id.userns,
                 .workspace = workspace,
                 .argv = o.argv,
                 .envp = envp,
@@ -414,13 +424,44 @@ int main(int argc, char **argv)
                 r = userns_write_maps(S.pid, id.uid, id.gid);
                 if (r < 0)
                         fail("user namespace: write uid/gid maps: %s", strerror(-r));
+                if (sbx_send(sock, SBX_GO, 0, NULL, -1) < 0)
+                        fail("sandbox setup: the sandbox's init died at start");
         }
-        if (sbx_send(sock, SBX_GO, 0, NULL, -1) < 0)
-                fail("sandbox setup: the sandbox's init died at start");
 
-        /* The outside resources the session needs, made while init builds the network and
-         * filesystem: the audit log, the proxy's control connection, v1 cgroups (whose `tasks`
-         * files init gets to join itself before step 5). */
+        /* The outside resources the session needs, made while init builds the filesystem (and,
+         * in user namespace mode, the network): the proxy's control connection, the network
+         * namespace for init (root mode), the audit log, v1 cgroups (whose `tasks` files init
+         * gets to join itself before step 5). */
+        if (profile->network == PROFILE_NETWORK_PROXY) {
+                S.session.control_fd = control_connect(o.proxy_socket);
+                if (S.session.control_fd < 0)
+                        fail("attach to proxy failed: %s: %s (is qclaw-proxy running? start it "
+                             "with: systemctl start qclaw-proxy)",
+                             o.proxy_socket, strerror(-S.session.control_fd));
+        }
+        lfd = -1;
+        if (!id.userns) {
+                r = netns_prepare_finish(&net);
+                if (r < 0)
+                        fail("network: %s: %s", net.step, strerror(-r));
+                r = sbx_send(sock, SBX_NETNS, 0, NULL, net.netns_fd);
+                safe_close(net.netns_fd); /* init holds the namespace from here on */
+                if (r < 0)
+                        fail("sandbox setup: the sandbox's init died during setup");
+                lfd = net.listener_fd;
+        }
+        /* 3. The session listener, made inside, goes to the proxy; its answer is read below. */
+        if (cfg.proxy) {
+                if (id.userns) {
+                        setup_recv(sock, &m, &lfd);
+                        if (m.type != SBX_LISTENER || lfd < 0)
+                                fail("attach to proxy failed: no listener from the sandbox");
+                }
+                r = session_attach_send(&S.session, lfd, S.pid, err, sizeof(err));
+                if (r < 0)
+                        fail("attach to proxy failed: %s: %s", o.proxy_socket, err);
+        }
+        lfd = safe_close(lfd); /* the proxy serves it; we keep no socket of the sandbox's */
         {
                 struct audit_options ao = { .fsync = AUDIT_SYNC_CALLER };
 
@@ -431,13 +472,6 @@ int main(int argc, char **argv)
                         log_info("audit log %s: %s; session records off (pass --audit-log)",
                                  o.audit_log, strerror(-r));
                 }
-        }
-        if (profile->network == PROFILE_NETWORK_PROXY) {
-                S.session.control_fd = control_connect(o.proxy_socket);
-                if (S.session.control_fd < 0)
-                        fail("attach to proxy failed: %s: %s (is qclaw-proxy running? start it "
-                             "with: systemctl start qclaw-proxy)",
-                             o.proxy_socket, strerror(-S.session.control_fd));
         }
         r = cgroup_prepare_v1(S.cgroup, cgname, profile->memory_max, profile->pids_max, note,
                               sizeof(note));
@@ -460,14 +494,8 @@ int main(int argc, char **argv)
                                      n > 0 ? fds[i] : -1) < 0)
                                 fail("sandbox setup: the sandbox's init died during setup");
         }
-
-        /* 3. The session listener, made inside, goes to the proxy. */
         if (cfg.proxy) {
-                setup_recv(sock, &m, &lfd);
-                if (m.type != SBX_LISTENER || lfd < 0)
-                        fail("attach to proxy failed: no listener from the sandbox");
-                r = session_attach(&S.session, lfd, S.pid, ATTACH_TIMEOUT_MS, err, sizeof(err));
-                lfd = safe_close(lfd);
+                r = session_attach_wait(&S.session, ATTACH_TIMEOUT_MS, err, sizeof(err));
                 if (r < 0)
                         fail("attach to proxy failed: %s: %s", o.proxy_socket, err);
         }

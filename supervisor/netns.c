@@ -1,63 +1,39 @@
-/* Network namespace concerns inside the sandbox: bring up loopback with libnl-route-3, create
- * the proxy session listener and sockets for publish forwarding. Trust level: sandbox init,
- * before privileges are dropped (CAP_NET_ADMIN over the new namespace only). */
+/* Network namespace concerns of the sandbox: bring up loopback (SIOCSIFFLAGS), create the
+ * proxy session listener and sockets for publish forwarding. Trust level: sandbox init, before
+ * privileges are dropped (CAP_NET_ADMIN over the new namespace only), or in root mode a helper
+ * thread of the supervisor that builds the namespace (netns_prepare_*). */
 #include "supervisor/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/macro.h"
 
-/* libnl error codes -> -errno, at the edge. */
-static int nl_to_errno(int nlerr)
-{
-        switch (-nlerr) {
-        case NLE_NOMEM:
-                return -ENOMEM;
-        case NLE_PERM:
-                return -EPERM;
-        case NLE_NODEV:
-        case NLE_OBJ_NOTFOUND:
-                return -ENODEV;
-        case NLE_AGAIN:
-                return -EAGAIN;
-        default:
-                return -EIO;
-        }
-}
-
 int netns_loopback_up(void)
 {
-        struct nl_sock *sk = nl_socket_alloc();
-        struct rtnl_link *link = NULL, *change = NULL;
-        int r;
+        struct ifreq ifr = { .ifr_name = "lo" };
+        _cleanup_close_ int fd = -1;
 
-        if (!sk)
-                return -ENOMEM;
-        r = nl_connect(sk, NETLINK_ROUTE);
-        if (r < 0)
-                goto out;
-        r = rtnl_link_get_kernel(sk, 0, "lo", &link);
-        if (r < 0)
-                goto out;
-        change = rtnl_link_alloc();
-        if (!change) {
-                r = -NLE_NOMEM;
-                goto out;
-        }
-        rtnl_link_set_flags(change, IFF_UP);
-        r = rtnl_link_change(sk, link, change, 0);
-out:
-        rtnl_link_put(change);
-        rtnl_link_put(link);
-        nl_socket_free(sk);
-        return r < 0 ? nl_to_errno(r) : 0;
+        /* SIOCSIFFLAGS: three syscalls and no allocation (netns_prepare's thread must not
+         * take malloc's locks, see there); libnl needed a dozen and several mallocs. */
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return NEG_ERRNO();
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return NEG_ERRNO();
+        if (ifr.ifr_flags & IFF_UP)
+                return 0;
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return NEG_ERRNO();
+        return 0;
 }
 
 int netns_listen_loopback(uint16_t port, int backlog)
@@ -87,4 +63,67 @@ int netns_socket_tcp(void)
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
         return fd < 0 ? NEG_ERRNO() : fd;
+}
+
+/* Runs concurrently with the supervisor's main thread, which clone3()s the sandbox's init
+ * meanwhile: a raw clone copies whatever glibc locks this thread holds at that moment into a
+ * child that then deadlocks on them. So this thread makes system calls only: no malloc, stdio,
+ * strerror or libnl (its results go back in *p; the main thread reports). */
+static void *prepare_thread(void *userdata)
+{
+        struct netns_prepared *p = userdata;
+        int r;
+
+        p->netns_fd = p->listener_fd = -1;
+        p->step = "create the network namespace";
+        if (unshare(CLONE_NEWNET) < 0) {
+                p->error = NEG_ERRNO();
+                return NULL;
+        }
+        p->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (p->netns_fd < 0) {
+                p->error = NEG_ERRNO();
+                return NULL;
+        }
+        p->step = "bring up loopback";
+        r = netns_loopback_up();
+        if (r < 0) {
+                p->error = r;
+                return NULL;
+        }
+        if (p->listener) {
+                p->step = "listen on 127.0.0.1:32125";
+                r = netns_listen_loopback(NETNS_PROXY_PORT, 128);
+                if (r < 0) {
+                        p->error = r;
+                        return NULL;
+                }
+                p->listener_fd = r;
+        }
+        p->step = NULL;
+        return NULL;
+}
+
+int netns_prepare_start(struct netns_prepared *p, bool listener)
+{
+        int r;
+
+        *p = (struct netns_prepared){ .listener = listener, .netns_fd = -1, .listener_fd = -1 };
+        r = pthread_create(&p->thread, NULL, prepare_thread, p);
+        return r > 0 ? -r : 0;
+}
+
+int netns_prepare_finish(struct netns_prepared *p)
+{
+        int r = pthread_join(p->thread, NULL);
+
+        if (r > 0) {
+                p->error = -r;
+                p->step = "wait for the network namespace";
+        }
+        if (p->error < 0) {
+                p->netns_fd = safe_close(p->netns_fd);
+                p->listener_fd = safe_close(p->listener_fd);
+        }
+        return p->error;
 }

@@ -26,25 +26,35 @@ int session_new_id(char id[SESSION_ID_LEN + 1])
         return 0;
 }
 
-int session_attach(struct session *s, int listener_fd, pid_t pid, int timeout_ms, char *err,
-                   unsigned errlen)
+int session_attach_send(struct session *s, int listener_fd, pid_t pid, char *err,
+                        unsigned errlen)
 {
-        _cleanup_json_ json_t *req = NULL, *reply = NULL;
+        _cleanup_json_ json_t *req = NULL;
+        int r;
+
+        req = json_pack("{s:s, s:s, s:s, s:I}", "op", "attach", "session", s->id, "profile",
+                        s->profile->name, "pid", (json_int_t)pid);
+        if (!req) {
+                snprintf(err, errlen, "%s", strerror(ENOMEM));
+                return -ENOMEM;
+        }
+        r = control_send(s->control_fd, req, &listener_fd, 1);
+        if (r < 0)
+                snprintf(err, errlen, "%s", strerror(-r));
+        return r < 0 ? r : 0;
+}
+
+int session_attach_wait(struct session *s, int timeout_ms, char *err, unsigned errlen)
+{
+        _cleanup_json_ json_t *reply = NULL;
         int fds[CONTROL_FDS_MAX];
         size_t n_fds = 0;
         struct pollfd pfd = { .fd = s->control_fd, .events = POLLIN };
         int r;
 
-        req = json_pack("{s:s, s:s, s:s, s:I}", "op", "attach", "session", s->id, "profile",
-                        s->profile->name, "pid", (json_int_t)pid);
-        if (!req)
-                return -ENOMEM;
-        r = control_send(s->control_fd, req, &listener_fd, 1);
-        if (r < 0) {
-                snprintf(err, errlen, "%s", strerror(-r));
-                return r;
-        }
-        r = poll(&pfd, 1, timeout_ms);
+        do
+                r = poll(&pfd, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
         if (r == 0) {
                 snprintf(err, errlen, "no reply from the proxy within %d ms", timeout_ms);
                 return -ETIMEDOUT;
@@ -63,6 +73,14 @@ int session_attach(struct session *s, int listener_fd, pid_t pid, int timeout_ms
                 return -EPROTO;
         }
         return 0;
+}
+
+int session_attach(struct session *s, int listener_fd, pid_t pid, int timeout_ms, char *err,
+                   unsigned errlen)
+{
+        int r = session_attach_send(s, listener_fd, pid, err, errlen);
+
+        return r < 0 ? r : session_attach_wait(s, timeout_ms, err, errlen);
 }
 
 static int append(struct session *s, json_t *fields)

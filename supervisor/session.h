@@ -33,6 +33,11 @@ int session_new_id(char id[SESSION_ID_LEN + 1]);
  * 0; -EPROTO with the proxy's error text in err; or -errno. */
 int session_attach(struct session *s, int listener_fd, pid_t pid, int timeout_ms, char *err,
                    unsigned errlen);
+/* The same in two halves, so the supervisor works on while the proxy answers: the request
+ * (0 or -errno, err set), then the reply (as session_attach). */
+int session_attach_send(struct session *s, int listener_fd, pid_t pid, char *err,
+                        unsigned errlen);
+int session_attach_wait(struct session *s, int timeout_ms, char *err, unsigned errlen);
 
 /* session_start: profile, policy hash, command, user, uid, workspace, mode. 0 or -errno. */
 int session_log_start(struct session *s, char *const *argv, const char *user, uid_t uid,

@@ -283,16 +283,20 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         /* If the supervisor dies from here on, so do we (and the whole pid namespace). */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 _exit(125);
-        if (expect(sock, SBX_GO) < 0)
+        /* User namespace mode: wait until the supervisor has written our uid/gid maps. */
+        if (c->userns && expect(sock, SBX_GO) < 0)
                 _exit(125);
 
         (void)sethostname("qclaw", 5);
 
-        /* 3. Network. */
-        r = netns_loopback_up();
-        if (r < 0)
-                child_fail(sock, r, "network: bring up loopback: %s", strerror(-(r)));
-        if (c->proxy) {
+        /* 3. Network: our own namespace, made at clone. (netns_later: the supervisor is
+         * building it meanwhile; we join it after step 4.) */
+        if (!c->netns_later) {
+                r = netns_loopback_up();
+                if (r < 0)
+                        child_fail(sock, r, "network: bring up loopback: %s", strerror(-(r)));
+        }
+        if (!c->netns_later && c->proxy) {
                 int lfd = netns_listen_loopback(NETNS_PROXY_PORT, 128);
 
                 if (lfd < 0)
@@ -307,6 +311,25 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         r = mount_setup_root(c->profile, c->uid, c->gid, c->userns, err, sizeof(err));
         if (r < 0)
                 child_fail(sock, r, "filesystem: %s", err);
+
+        /* 3 (netns_later). Until here only this code ran, as root, in the host's network
+         * namespace; now into the sandbox's, before anything else runs or any privilege is
+         * dropped. */
+        if (c->netns_later) {
+                struct sbx_msg m;
+                int fd;
+
+                r = sbx_recv(sock, &m, &fd);
+                if (r < 0 || m.type != SBX_NETNS || fd < 0) {
+                        safe_close(fd);
+                        _exit(125);
+                }
+                r = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
+                safe_close(fd);
+                if (r < 0)
+                        child_fail(sock, r, "network: join the network namespace: %s",
+                                   strerror(-r));
+        }
 
         /* 5. Resources. The supervisor made the session's v1 cgroups while we built the network
          * and filesystem and sends their `tasks` files: we join them ourselves, still the only
@@ -388,12 +411,14 @@ int sandbox_spawn(const struct sandbox_config *c, pid_t *ret_pid, int *ret_pidfd
 {
         int sv[2], pidfd = -1;
         struct clone_args ca = {
-                .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-                         CLONE_PIDFD | (c->userns ? CLONE_NEWUSER : 0),
+                .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD |
+                         (c->netns_later ? 0 : CLONE_NEWNET) | (c->userns ? CLONE_NEWUSER : 0),
                 .exit_signal = SIGCHLD,
         };
         long pid;
 
+        if (c->netns_later && c->userns)
+                return -EINVAL; /* a namespace made outside would not be the userns's */
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return NEG_ERRNO();
         ca.pidfd = (uint64_t)(uintptr_t)&pidfd;

@@ -12,7 +12,7 @@ struct profile;
 
 /* Parent <-> sandbox init messages (SOCK_SEQPACKET socketpair, at most one fd each). */
 enum sbx_msg_type {
-        SBX_GO = 1,     /* parent -> init: ids mapped: start building */
+        SBX_GO = 1,     /* parent -> init (user namespace mode): ids mapped: start building */
         SBX_CGROUP,     /* parent -> init: + a v1 `tasks` fd to join, or none; value = how
                          * many SBX_CGROUP follow (awaited before step 5) */
         SBX_LISTENER,   /* init -> parent: + fd, the session listener 127.0.0.1:32125 inside */
@@ -24,6 +24,8 @@ enum sbx_msg_type {
         SBX_SOCKET,     /* init -> parent: + fd, value = port */
         SBX_EXIT,       /* init -> parent: value = the agent's wait status */
         SBX_FAIL,       /* init/agent -> parent: value = -errno, text = "step: why" */
+        SBX_NETNS,      /* parent -> init (netns_later): + fd, the network namespace to join;
+                         * awaited after the filesystem step */
 };
 
 #define SBX_TEXT_MAX 240
@@ -44,6 +46,8 @@ struct sandbox_config {
         gid_t gid;
         bool userns;          /* unprivileged mode: new user namespace mapping uid/gid */
         bool proxy;           /* network "proxy": create the session listener */
+        bool netns_later;     /* root mode: the supervisor builds the network namespace (and the
+                               * listener) itself and sends it as SBX_NETNS; no CLONE_NEWNET */
         const char *workspace;
         char **argv;
         char **envp;
@@ -56,9 +60,9 @@ struct sandbox_config {
  * blocks these and SIGCHLD before sandbox_spawn and reads them from a signalfd. */
 void sandbox_forward_sigset(sigset_t *ret);
 
-/* clone3 into new mount, pid, net, ipc, uts (and user) namespaces. The child becomes the
- * sandbox's init and never returns. Parent: 0 with the init's pid, a pidfd and its end of the
- * message socket. */
+/* clone3 into new mount, pid, net (unless netns_later), ipc, uts (and user) namespaces. The
+ * child becomes the sandbox's init and never returns. Parent: 0 with the init's pid, a pidfd
+ * and its end of the message socket. */
 int sandbox_spawn(const struct sandbox_config *c, pid_t *ret_pid, int *ret_pidfd, int *ret_sock);
 
 /* Wait status -> qclaw-run exit code: the code, or 128+N for signal N. */
