@@ -153,6 +153,24 @@ static int request_socket(uint16_t port, void *userdata)
         return sbx_send(*(int *)userdata, SBX_SOCKET_REQ, port, NULL, -1);
 }
 
+/* A send to init failed: it is gone. Its own reason, when it sent one, is still queued. */
+_noreturn_ static void fail_init_gone(int sock, const char *when)
+{
+        struct sbx_msg m;
+        int fd;
+
+        for (;;) {
+                struct pollfd p = { .fd = sock, .events = POLLIN };
+
+                if (poll(&p, 1, 0) <= 0 || sbx_recv(sock, &m, &fd) < 0)
+                        break;
+                safe_close(fd);
+                if (m.type == SBX_FAIL)
+                        fail("%s", m.text);
+        }
+        fail("sandbox setup: the sandbox's init died %s", when);
+}
+
 /* Wait for the next setup message from the sandbox (or its death). */
 static void setup_recv(int sock, struct sbx_msg *m, int *fd)
 {
@@ -196,7 +214,13 @@ static void handle_sandbox_msg(int sock, struct forward *fwd, int *notify_fd, st
                 out->failed = true;
                 snprintf(out->fail_text, sizeof(out->fail_text), "%s", m.text);
                 break;
-        case SBX_NOTIFY_FD:
+        case SBX_READY:
+                /* From the agent just before its execve: the sandbox is complete. */
+                if (m.value == -EOPNOTSUPP)
+                        log_info("landlock: not available in this kernel; seccomp and namespaces "
+                                 "only");
+                else if (m.value > 0)
+                        log_debug("landlock: ABI %d applied", m.value);
                 if (*notify_fd < 0 && fd >= 0) {
                         *notify_fd = TAKE_FD(fd);
                         (void)fd_set_nonblock(*notify_fd, true);
@@ -425,7 +449,7 @@ int main(int argc, char **argv)
                 if (r < 0)
                         fail("user namespace: write uid/gid maps: %s", strerror(-r));
                 if (sbx_send(sock, SBX_GO, 0, NULL, -1) < 0)
-                        fail("sandbox setup: the sandbox's init died at start");
+                        fail_init_gone(sock, "at start");
         }
 
         /* The outside resources the session needs, made while init builds the filesystem (and,
@@ -447,7 +471,7 @@ int main(int argc, char **argv)
                 r = sbx_send(sock, SBX_NETNS, 0, NULL, net.netns_fd);
                 safe_close(net.netns_fd); /* init holds the namespace from here on */
                 if (r < 0)
-                        fail("sandbox setup: the sandbox's init died during setup");
+                        fail_init_gone(sock, "during setup");
                 lfd = net.listener_fd;
         }
         /* 3. The session listener, made inside, goes to the proxy; its answer is read below. */
@@ -492,7 +516,7 @@ int main(int argc, char **argv)
                 for (int i = 0; i == 0 || i < n; i++)
                         if (sbx_send(sock, SBX_CGROUP, n > 0 ? n - i - 1 : 0, NULL,
                                      n > 0 ? fds[i] : -1) < 0)
-                                fail("sandbox setup: the sandbox's init died during setup");
+                                fail_init_gone(sock, "during setup");
         }
         if (cfg.proxy) {
                 r = session_attach_wait(&S.session, ATTACH_TIMEOUT_MS, err, sizeof(err));
@@ -508,15 +532,7 @@ int main(int argc, char **argv)
         if (r < 0)
                 fail("audit log: write session_start: %s", strerror(-r));
         if (sbx_send(sock, SBX_EXEC, 0, NULL, -1) < 0)
-                fail("sandbox setup: the sandbox's init died before the agent started");
-        setup_recv(sock, &m, &lfd);
-        safe_close(lfd);
-        if (m.type != SBX_READY)
-                fail("sandbox setup: unexpected message %u from the sandbox", m.type);
-        if (m.value == -EOPNOTSUPP)
-                log_info("landlock: not available in this kernel; seccomp and namespaces only");
-        else if (m.value > 0)
-                log_debug("landlock: ABI %d applied", m.value);
+                fail_init_gone(sock, "before the agent started");
 
         /* 9. Stay outside. */
         wstatus = supervise(sock, sfd, fwd, &out);

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -170,10 +171,21 @@ static int set_rlimits(const struct profile *p)
         return 0;
 }
 
-_noreturn_ static void agent_exec(const struct sandbox_config *c, int sock)
+struct agent_args {
+        const struct sandbox_config *c;
+        int sock;
+        int landlock; /* landlock_apply's result, for SBX_READY */
+};
+
+/* The agent's process until execve. It shares init's memory (CLONE_VM|CLONE_VFORK, init waits
+ * until the execve), so it writes nothing of init's but its own stack: no malloc, no globals
+ * (environ was set by init), and leaves only by execve or _exit. */
+_noreturn_ static int agent_exec(void *userdata)
 {
+        const struct agent_args *a = userdata;
+        const struct sandbox_config *c = a->c;
+        int sock = a->sock, nfd = -1, r, e;
         sigset_t none;
-        int e;
 
         /* A clean process for the agent: default dispositions, nothing blocked. */
         for (int s = 1; s < NSIG; s++)
@@ -184,23 +196,22 @@ _noreturn_ static void agent_exec(const struct sandbox_config *c, int sock)
         (void)setpgid(0, 0);
         if (!c->workspace || chdir(c->workspace) < 0)
                 (void)chdir("/");
-        environ = c->envp; /* execvp searches the sandbox's PATH */
 
 #if QCLAW_HAVE_SANDBOX_FILTERS
         if (c->seccomp_prog) {
-                int nfd = -1, r;
-
                 /* Last step before execve. The notification fd goes to the supervisor; this
                  * process (and the agent after it) never holds it. */
                 r = seccomp_install_program(c->seccomp_prog, c->seccomp_len, &nfd);
                 if (r < 0)
                         child_fail(sock, r, "seccomp: install filter: %s", strerror(-(r)));
-                r = sbx_send(sock, SBX_NOTIFY_FD, 0, NULL, nfd);
-                safe_close(nfd);
-                if (r < 0)
-                        child_fail(sock, r, "seccomp: hand over notification fd: %s", strerror(-(r)));
         }
 #endif
+        /* The sandbox is complete: one message tells the supervisor so (with the Landlock
+         * result) and hands over the notification fd. */
+        r = sbx_send(sock, SBX_READY, a->landlock, NULL, nfd);
+        safe_close(nfd);
+        if (r < 0)
+                child_fail(sock, r, "seccomp: hand over notification fd: %s", strerror(-(r)));
         safe_close(sock);
         execvp(c->argv[0], c->argv);
         e = errno;
@@ -385,7 +396,8 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
 #else
         r = -EOPNOTSUPP;
 #endif
-        if (sbx_send(sock, SBX_READY, r, NULL, -1) < 0 || expect(sock, SBX_EXEC) < 0)
+        /* The supervisor has recorded session_start (usually long before we get here). */
+        if (expect(sock, SBX_EXEC) < 0)
                 _exit(125);
 
         /* Signals for the agent arrive here (blocked since the supervisor, read from a
@@ -397,12 +409,23 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         if (sfd < 0)
                 child_fail(sock, -errno, "signalfd: %s", strerror(errno));
 
-        agent = fork();
-        if (agent < 0)
-                child_fail(sock, -errno, "fork the agent: %s", strerror(errno));
-        if (agent == 0) {
-                safe_close(sfd);
-                agent_exec(c, sock);
+        /* The agent: a vfork-style child on its own stack, so no copy of init's address space
+         * is made (and torn down again by execve). Its fd table is its own copy: it closes the
+         * signalfd by O_CLOEXEC at execve. */
+        environ = c->envp; /* execvp searches the sandbox's PATH; init needs no environment */
+        {
+                struct agent_args a = { .c = c, .sock = sock, .landlock = r };
+                size_t stack_size = 256 * 1024;
+                void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+                if (stack == MAP_FAILED)
+                        child_fail(sock, -errno, "fork the agent: %s", strerror(errno));
+                agent = clone(agent_exec, (char *)stack + stack_size,
+                              CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+                if (agent < 0)
+                        child_fail(sock, -errno, "fork the agent: %s", strerror(errno));
+                (void)munmap(stack, stack_size);
         }
         reaper_loop(sock, sfd, agent);
 }

@@ -16,10 +16,10 @@ enum sbx_msg_type {
         SBX_CGROUP,     /* parent -> init: + a v1 `tasks` fd to join, or none; value = how
                          * many SBX_CGROUP follow (awaited before step 5) */
         SBX_LISTENER,   /* init -> parent: + fd, the session listener 127.0.0.1:32125 inside */
-        SBX_READY,      /* init -> parent: sandbox built; value = Landlock ABI or -errno */
+        SBX_READY,      /* agent (before execve) -> parent: sandbox complete; value = Landlock
+                         * ABI or -errno; + fd, the seccomp notification fd (if any) */
         SBX_EXEC,       /* parent -> init: session recorded and attached: start the agent once
-                         * ready (may arrive before SBX_READY is sent) */
-        SBX_NOTIFY_FD,  /* agent (before execve) -> parent: + fd, seccomp notification fd */
+                         * the sandbox is built (usually queued long before) */
         SBX_SOCKET_REQ, /* parent -> init: value = port; make a TCP socket in the netns */
         SBX_SOCKET,     /* init -> parent: + fd, value = port */
         SBX_EXIT,       /* init -> parent: value = the agent's wait status */
