@@ -89,7 +89,8 @@ static int fail(int r, char *err, size_t errlen, const char *step, const char *p
         return r;
 }
 
-/* mkdir -p for an absolute path (every component below "/" is created 0755). */
+/* mkdir -p for an absolute path (every component below "/" is created 0755). One mkdir when
+ * the parent exists, as it mostly does. */
 static int mkdir_p(const char *path, mode_t mode)
 {
         char buf[PATH_MAX];
@@ -97,6 +98,10 @@ static int mkdir_p(const char *path, mode_t mode)
 
         if (len >= sizeof(buf))
                 return -ENAMETOOLONG;
+        if (mkdir(path, mode) == 0 || errno == EEXIST)
+                return 0;
+        if (errno != ENOENT)
+                return NEG_ERRNO();
         memcpy(buf, path, len + 1);
         for (char *p = buf + 1; *p; p++) {
                 if (*p != '/')
@@ -111,20 +116,30 @@ static int mkdir_p(const char *path, mode_t mode)
         return 0;
 }
 
-/* Create an empty file (and its parents) to bind a file onto. */
-static int touch_p(const char *path)
+/* Create the parent directories of path. */
+static int mkdir_parent(const char *path)
 {
         char parent[PATH_MAX];
         const char *slash = strrchr(path, '/');
-        int fd, r;
 
         if (!slash || (size_t)(slash - path) >= sizeof(parent))
                 return -EINVAL;
         memcpy(parent, path, (size_t)(slash - path));
         parent[slash - path] = '\0';
-        if (parent[0] && (r = mkdir_p(parent, 0755)) < 0)
-                return r;
+        return parent[0] ? mkdir_p(parent, 0755) : 0;
+}
+
+/* Create an empty file (and its parents) to bind a file onto. */
+static int touch_p(const char *path)
+{
+        int fd, r;
+
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0444);
+        if (fd < 0 && errno == ENOENT) {
+                if ((r = mkdir_parent(path)) < 0)
+                        return r;
+                fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0444);
+        }
         if (fd < 0)
                 return errno == EEXIST ? 0 : NEG_ERRNO();
         close(fd);
@@ -151,7 +166,8 @@ static int set_attrs(const char *dst, bool recursive, uint64_t attrs)
                 /* Pre-5.12 kernels: top mount only. */
                 fl |= (attrs & MOUNT_ATTR_RDONLY ? MS_RDONLY : 0) |
                       (attrs & MOUNT_ATTR_NOSUID ? MS_NOSUID : 0) |
-                      (attrs & MOUNT_ATTR_NODEV ? MS_NODEV : 0);
+                      (attrs & MOUNT_ATTR_NODEV ? MS_NODEV : 0) |
+                      (attrs & MOUNT_ATTR_NOEXEC ? MS_NOEXEC : 0);
                 if (mount(NULL, dst, NULL, fl, NULL) < 0)
                         return NEG_ERRNO();
         }
@@ -180,9 +196,10 @@ static int do_bind(const char *path, bool ro, char *err, size_t errlen)
                 if (n < 0)
                         return fail(NEG_ERRNO(), err, errlen, step, path);
                 target[n] = '\0';
-                if ((r = touch_p(dst)) < 0 && r != -EEXIST)
-                        return fail(r, err, errlen, step, path);
-                (void)unlink(dst);
+                if (symlink(target, dst) == 0 || errno == EEXIST)
+                        return 0;
+                if (errno != ENOENT || (r = mkdir_parent(dst)) < 0)
+                        return fail(errno != ENOENT ? NEG_ERRNO() : r, err, errlen, step, path);
                 if (symlink(target, dst) < 0 && errno != EEXIST)
                         return fail(NEG_ERRNO(), err, errlen, step, path);
                 return 0;
@@ -271,13 +288,27 @@ static int setup_dev(bool in_userns, char *err, size_t errlen)
         for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
                 snprintf(src, sizeof(src), OLD "/dev/%s", nodes[i]);
                 snprintf(dst, sizeof(dst), NEW "/dev/%s", nodes[i]);
-                if (access(src, F_OK) < 0)
-                        continue;
                 if ((r = touch_p(dst)) < 0)
                         return fail(r, err, errlen, "dev", dst + strlen(NEW));
-                if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+                if (mount(src, dst, NULL, MS_BIND, NULL) < 0) {
+                        if (errno == ENOENT) { /* not on the host */
+                                (void)unlink(dst);
+                                continue;
+                        }
                         return fail(NEG_ERRNO(), err, errlen, "dev", dst + strlen(NEW));
-                (void)set_attrs(dst, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+                }
+        }
+        /* nosuid,noexec on the /dev tmpfs and every node bound so far, in one call (devpts and
+         * /dev/shm, mounted next, get their own flags); node by node before Linux 5.12. */
+        {
+                struct mount_attr a = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
+
+                if (mount_setattr(AT_FDCWD, NEW "/dev", AT_RECURSIVE, &a, sizeof(a)) < 0 &&
+                    errno == ENOSYS)
+                        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                                snprintf(dst, sizeof(dst), NEW "/dev/%s", nodes[i]);
+                                (void)set_attrs(dst, false, a.attr_set);
+                        }
         }
         for (size_t i = 0; i < ELEMENTSOF(links); i++)
                 if (symlink(links[i][0], links[i][1]) < 0)
@@ -343,16 +374,16 @@ int mount_setup_root(const struct profile *p, uid_t uid, gid_t gid, bool in_user
         if ((r = setup_dev(in_userns, err, errlen)) < 0)
                 return r;
 
-        /* Detach the host root, then make /newroot the root with the pivot_root(".", ".")
-         * idiom, which leaves the base tmpfs stacked under it where umount removes it. */
-        if (umount2(OLD, MNT_DETACH) < 0)
-                return fail(NEG_ERRNO(), err, errlen, "detach old root", NULL);
+        /* Make /newroot the root with the pivot_root(".", ".") idiom, which leaves the base
+         * tmpfs stacked on it; one lazy umount then detaches the base and with it everything
+         * mounted below it: the host's root at /oldroot and all its submounts. (One umount,
+         * not two: each waits for an RCU grace period, up to milliseconds on a busy host.) */
         if (chdir(NEW) < 0)
                 return fail(NEG_ERRNO(), err, errlen, "chdir", NEW);
         if (syscall(SYS_pivot_root, ".", ".") < 0)
                 return fail(NEG_ERRNO(), err, errlen, "pivot_root", NULL);
         if (umount2(".", MNT_DETACH) < 0)
-                return fail(NEG_ERRNO(), err, errlen, "detach base", NULL);
+                return fail(NEG_ERRNO(), err, errlen, "detach base and old root", NULL);
         if (chdir("/") < 0)
                 return fail(NEG_ERRNO(), err, errlen, "chdir", "/");
         /* The root tmpfs itself: read-only (mount points are made, nothing else goes there). */
