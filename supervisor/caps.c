@@ -95,10 +95,10 @@ int caps_drop_all(uid_t uid, gid_t gid, bool in_userns)
                  * forced here) clears the permitted and effective sets. */
                 if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
                         return NEG_ERRNO();
-                /* Raw system calls: glibc's wrappers would signal every thread it believes
-                 * exists, and init, clone3()d from a supervisor with a helper thread running
-                 * (netns_prepare_start), believes in one that is not here and would wait for
-                 * it forever. Init has one thread: the calling thread's ids are the process's. */
+                /* Raw system calls: glibc's wrappers signal every thread glibc believes
+                 * exists, and init, clone3()d (not fork()ed) from the supervisor, must not
+                 * depend on that bookkeeping. Init has one thread: the calling thread's ids are
+                 * the process's. */
                 if (syscall(SYS_setgroups, 0, NULL) < 0 ||
                     syscall(SYS_setresgid, gid, gid, gid) < 0 ||
                     syscall(SYS_setresuid, uid, uid, uid) < 0)

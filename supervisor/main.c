@@ -369,13 +369,6 @@ int main(int argc, char **argv)
                         fail("profile: %s", err);
         }
         S.session.profile = profile;
-        /* 3, started early (root mode): the network namespace, loopback and session listener
-         * are built by a helper thread while we go on and init builds the filesystem. */
-        if (!id.userns) {
-                r = netns_prepare_start(&net, profile->network == PROFILE_NETWORK_PROXY);
-                if (r < 0)
-                        fail("network: start: %s", strerror(-r));
-        }
 #if QCLAW_HAVE_SANDBOX_FILTERS
         {
                 /* Compiled directly (no libseccomp compiler: ~15 ms saved); init's agent child
@@ -444,6 +437,15 @@ int main(int argc, char **argv)
                 fail("namespaces: clone%s: %s",
                      id.userns ? " (user namespaces need kernel.unprivileged_userns_clone=1)" : "",
                      strerror(-r));
+        /* 3 (root mode): the network namespace, loopback and session listener are built by a
+         * helper thread while we go on and init builds the filesystem. Started after the
+         * clone: init is a copy of a single-threaded process (no glibc lock or thread list of
+         * a thread that is not there). */
+        if (!id.userns) {
+                r = netns_prepare_start(&net, cfg.proxy);
+                if (r < 0)
+                        fail("network: start: %s", strerror(-r));
+        }
         if (id.userns) {
                 r = userns_write_maps(S.pid, id.uid, id.gid);
                 if (r < 0)

@@ -21,8 +21,8 @@ int netns_loopback_up(void)
         struct ifreq ifr = { .ifr_name = "lo" };
         _cleanup_close_ int fd = -1;
 
-        /* SIOCSIFFLAGS: three syscalls and no allocation (netns_prepare's thread must not
-         * take malloc's locks, see there); libnl needed a dozen and several mallocs. */
+        /* SIOCSIFFLAGS: three system calls and no allocation; libnl needed a dozen and
+         * several mallocs. */
         fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return NEG_ERRNO();
@@ -65,10 +65,9 @@ int netns_socket_tcp(void)
         return fd < 0 ? NEG_ERRNO() : fd;
 }
 
-/* Runs concurrently with the supervisor's main thread, which clone3()s the sandbox's init
- * meanwhile: a raw clone copies whatever glibc locks this thread holds at that moment into a
- * child that then deadlocks on them. So this thread makes system calls only: no malloc, stdio,
- * strerror or libnl (its results go back in *p; the main thread reports). */
+/* Runs concurrently with the supervisor's main thread, which reports its results (no logging
+ * here). Started only after init was clone3()d: a raw clone of a multi-threaded process would
+ * copy glibc's locks and thread list as the other thread left them. */
 static void *prepare_thread(void *userdata)
 {
         struct netns_prepared *p = userdata;
@@ -108,8 +107,15 @@ int netns_prepare_start(struct netns_prepared *p, bool listener)
 {
         int r;
 
+        pthread_attr_t attr;
+
         *p = (struct netns_prepared){ .listener = listener, .netns_fd = -1, .listener_fd = -1 };
-        r = pthread_create(&p->thread, NULL, prepare_thread, p);
+        /* A few system calls need no 8 MiB stack. */
+        if ((r = pthread_attr_init(&attr)) > 0)
+                return -r;
+        (void)pthread_attr_setstacksize(&attr, 64 * 1024);
+        r = pthread_create(&p->thread, &attr, prepare_thread, p);
+        pthread_attr_destroy(&attr);
         return r > 0 ? -r : 0;
 }
 
