@@ -124,7 +124,7 @@ static int add_port(int ruleset_fd, uint64_t access, uint16_t port)
         return 0;
 }
 
-int landlock_apply(const struct profile *p, const struct landlock_params *lp)
+int landlock_prepare(const struct profile *p, const struct landlock_params *lp, int *ret_fd)
 {
         int abi = landlock_abi_version();
         if (abi < 0)
@@ -198,10 +198,27 @@ int landlock_apply(const struct profile *p, const struct landlock_params *lp)
                 }
         }
 
+        *ret_fd = TAKE_FD(fd);
+        return abi;
+}
+
+int landlock_restrict(int ruleset_fd)
+{
         /* Landlock needs no_new_privs (or CAP_SYS_ADMIN) to restrict an unprivileged task. */
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return NEG_ERRNO();
-        if (syscall(__NR_landlock_restrict_self, fd, 0) < 0)
+        if (syscall(__NR_landlock_restrict_self, ruleset_fd, 0) < 0)
                 return NEG_ERRNO();
-        return abi;
+        return 0;
+}
+
+int landlock_apply(const struct profile *p, const struct landlock_params *lp)
+{
+        _cleanup_close_ int fd = -1;
+        int abi = landlock_prepare(p, lp, &fd);
+
+        if (abi < 0)
+                return abi;
+        int r = landlock_restrict(fd);
+        return r < 0 ? r : abi;
 }

@@ -21,5 +21,11 @@ struct landlock_params {
  * Landlock is absent or disabled (log it, not fatal), other -errno on failure. */
 int landlock_apply(const struct profile *p, const struct landlock_params *lp);
 
+/* landlock_apply in two steps: build the ruleset (*ret_fd; returns the ABI or -errno as
+ * landlock_apply), then restrict the calling thread with it (sets PR_SET_NO_NEW_PRIVS; 0 or
+ * -errno). The caller closes the fd. */
+int landlock_prepare(const struct profile *p, const struct landlock_params *lp, int *ret_fd);
+int landlock_restrict(int ruleset_fd);
+
 /* The kernel's Landlock ABI version, or -EOPNOTSUPP. */
 int landlock_abi_version(void);

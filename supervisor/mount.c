@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,21 +375,57 @@ int mount_setup_root(const struct profile *p, uid_t uid, gid_t gid, bool in_user
         if ((r = setup_dev(in_userns, err, errlen)) < 0)
                 return r;
 
+        /* The root tmpfs itself: read-only (mount points are made, nothing else goes there). */
+        r = set_attrs(NEW, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (r < 0)
+                return fail(r, err, errlen, "read-only root", NULL);
+        return 0;
+}
+
+static void *detach_thread(void *userdata)
+{
+        struct mount_detach *d = userdata;
+
+        d->result = umount2(".", MNT_DETACH) < 0 ? NEG_ERRNO() : 0;
+        return NULL;
+}
+
+int mount_pivot_start(struct mount_detach *d, char *err, size_t errlen)
+{
+        pthread_attr_t attr;
+
         /* Make /newroot the root with the pivot_root(".", ".") idiom, which leaves the base
          * tmpfs stacked on it; one lazy umount then detaches the base and with it everything
-         * mounted below it: the host's root at /oldroot and all its submounts. (One umount,
-         * not two: each waits for an RCU grace period, up to milliseconds on a busy host.) */
+         * mounted below it: the host's root at /oldroot and all its submounts. */
+        *d = (struct mount_detach){ .result = -EINPROGRESS };
         if (chdir(NEW) < 0)
                 return fail(NEG_ERRNO(), err, errlen, "chdir", NEW);
         if (syscall(SYS_pivot_root, ".", ".") < 0)
                 return fail(NEG_ERRNO(), err, errlen, "pivot_root", NULL);
-        if (umount2(".", MNT_DETACH) < 0)
-                return fail(NEG_ERRNO(), err, errlen, "detach base and old root", NULL);
+        /* The umount waits for an RCU grace period (up to milliseconds on a busy host) after
+         * the detach itself: a thread (same mount namespace, same cwd) waits for it while init
+         * goes on with what needs no path (mount_pivot_finish joins it before any path is
+         * used or the agent exists). */
+        if (pthread_attr_init(&attr) == 0) {
+                (void)pthread_attr_setstacksize(&attr, 64 * 1024);
+                d->started = pthread_create(&d->thread, &attr, detach_thread, d) == 0;
+                pthread_attr_destroy(&attr);
+        }
+        if (!d->started)
+                detach_thread(d);
+        return 0;
+}
+
+int mount_pivot_finish(struct mount_detach *d, char *err, size_t errlen)
+{
+        int r;
+
+        if (d->started && (r = pthread_join(d->thread, NULL)) > 0)
+                return fail(-r, err, errlen, "detach base and old root", NULL);
+        d->started = false;
+        if (d->result < 0)
+                return fail(d->result, err, errlen, "detach base and old root", NULL);
         if (chdir("/") < 0)
                 return fail(NEG_ERRNO(), err, errlen, "chdir", "/");
-        /* The root tmpfs itself: read-only (mount points are made, nothing else goes there). */
-        r = set_attrs("/", false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-        if (r < 0)
-                return fail(r, err, errlen, "read-only root", NULL);
         return 0;
 }
