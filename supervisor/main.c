@@ -296,9 +296,17 @@ static int supervise(int sock, int sfd, struct forward *fwd, struct outcome *out
                         handle_notification(&notify_fd);
                 else if (i_notify >= 0 && p[i_notify].revents & (POLLHUP | POLLERR))
                         notify_fd = safe_close(notify_fd);
-                if (i_sock >= 0 && p[i_sock].revents)
+                if (i_sock >= 0 && p[i_sock].revents) {
                         handle_sandbox_msg(sock, fwd, &notify_fd, out, &sock_open);
-                if (i_ctl >= 0 && p[i_ctl].revents) {
+                        if (out->have_exit && control_open) {
+                                /* The agent is gone and init is taking the rest with it: end
+                                 * the proxy session now (nothing in here gets LLM access
+                                 * again), so the proxy's detach work overlaps init's exit. */
+                                S.session.control_fd = safe_close(S.session.control_fd);
+                                control_open = false;
+                        }
+                }
+                if (i_ctl >= 0 && control_open && p[i_ctl].revents) {
                         /* The proxy has nothing to say during a session: any event is its end. */
                         log_warn("the proxy closed the session's control connection; the agent "
                                  "has no LLM access from now on");
