@@ -10,6 +10,7 @@
 #     ratio of medians (target <= 1.05).
 # A real qclaw-proxy and mock-llm run in a temp dir for the proxy attach (as the integration
 # tests do). Usage: bench-launch.sh BUILD_DIR [LAUNCHES] [ROUNDS]. Needs root (drops to nobody).
+# BENCH_LAUNCH_ONLY=1 stops after 1 (for quick iterations on the launch path).
 set -euo pipefail
 build=${1:?usage: bench-launch.sh BUILD_DIR [LAUNCHES] [ROUNDS]}
 n=${2:-60}
@@ -87,6 +88,7 @@ echo "launch /bin/true, $n alternating runs:"
 echo "  qclaw-run --profile demo     median $(ms "$qm") ms  p90 $(ms "$q9") ms"
 echo "  bwrap --unshare-all          median $(ms "$bm") ms  p90 $(ms "$b9") ms"
 echo "  ratio of medians $lr (target <= 1.0: $(verdict "$lr" 1.0)), p90 ratio $(ratio "$q9" "$b9")"
+[ "${BENCH_LAUNCH_ONLY:-0}" = 1 ] && exit 0
 
 # --- 2. supervisor memory while an agent runs ---
 q sleep 0.6 &
