@@ -463,9 +463,9 @@ int main(int argc, char **argv)
         }
 
         /* The outside resources the session needs, made while init builds the filesystem (and,
-         * in user namespace mode, the network): the proxy's control connection, the network
-         * namespace for init (root mode), the audit log, v1 cgroups (whose `tasks` files init
-         * gets to join itself before step 5). */
+         * in user namespace mode, the network): the proxy's control connection, the audit log,
+         * v1 cgroups (whose `tasks` files init joins itself in step 5), then (root mode) the
+         * network namespace from the helper thread, which had all that time. */
         if (profile->network == PROFILE_NETWORK_PROXY) {
                 S.session.control_fd = control_connect(o.proxy_socket);
                 if (S.session.control_fd < 0)
@@ -473,29 +473,6 @@ int main(int argc, char **argv)
                              "with: systemctl start qclaw-proxy)",
                              o.proxy_socket, strerror(-S.session.control_fd));
         }
-        lfd = -1;
-        if (!id.userns) {
-                r = netns_prepare_finish(&net);
-                if (r < 0)
-                        fail("network: %s: %s", net.step, strerror(-r));
-                r = sbx_send(sock, SBX_NETNS, 0, NULL, net.netns_fd);
-                safe_close(net.netns_fd); /* init holds the namespace from here on */
-                if (r < 0)
-                        fail_init_gone(sock, "during setup");
-                lfd = net.listener_fd;
-        }
-        /* 3. The session listener, made inside, goes to the proxy; its answer is read below. */
-        if (cfg.proxy) {
-                if (id.userns) {
-                        setup_recv(sock, &m, &lfd);
-                        if (m.type != SBX_LISTENER || lfd < 0)
-                                fail("attach to proxy failed: no listener from the sandbox");
-                }
-                r = session_attach_send(&S.session, lfd, S.pid, err, sizeof(err));
-                if (r < 0)
-                        fail("attach to proxy failed: %s: %s", o.proxy_socket, err);
-        }
-        lfd = safe_close(lfd); /* the proxy serves it; we keep no socket of the sandbox's */
         {
                 struct audit_options ao = { .fsync = AUDIT_SYNC_CALLER };
 
@@ -528,6 +505,29 @@ int main(int argc, char **argv)
                                      n > 0 ? fds[i] : -1) < 0)
                                 fail_init_gone(sock, "during setup");
         }
+        lfd = -1;
+        if (!id.userns) {
+                r = netns_prepare_finish(&net);
+                if (r < 0)
+                        fail("network: %s: %s", net.step, strerror(-r));
+                r = sbx_send(sock, SBX_NETNS, 0, NULL, net.netns_fd);
+                safe_close(net.netns_fd); /* init holds the namespace from here on */
+                if (r < 0)
+                        fail_init_gone(sock, "during setup");
+                lfd = net.listener_fd;
+        }
+        /* 3. The session listener, made inside, goes to the proxy; its answer is read below. */
+        if (cfg.proxy) {
+                if (id.userns) {
+                        setup_recv(sock, &m, &lfd);
+                        if (m.type != SBX_LISTENER || lfd < 0)
+                                fail("attach to proxy failed: no listener from the sandbox");
+                }
+                r = session_attach_send(&S.session, lfd, S.pid, err, sizeof(err));
+                if (r < 0)
+                        fail("attach to proxy failed: %s: %s", o.proxy_socket, err);
+        }
+        lfd = safe_close(lfd); /* the proxy serves it; we keep no socket of the sandbox's */
         if (cfg.proxy) {
                 r = session_attach_wait(&S.session, ATTACH_TIMEOUT_MS, err, sizeof(err));
                 if (r < 0)

@@ -348,27 +348,8 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         landlock = -EOPNOTSUPP;
 #endif
 
-        /* 3 (netns_later). Until here only this code ran, as root, in the host's network
-         * namespace; now into the sandbox's, before anything else runs or any privilege is
-         * dropped. */
-        if (c->netns_later) {
-                struct sbx_msg m;
-                int fd;
-
-                r = sbx_recv(sock, &m, &fd);
-                if (r < 0 || m.type != SBX_NETNS || fd < 0) {
-                        safe_close(fd);
-                        _exit(125);
-                }
-                r = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
-                safe_close(fd);
-                if (r < 0)
-                        child_fail(sock, r, "network: join the network namespace: %s",
-                                   strerror(-r));
-        }
-
-        /* 5. Resources. The supervisor made the session's v1 cgroups while we built the network
-         * and filesystem and sends their `tasks` files: we join them ourselves (this thread,
+        /* 5. Resources. The supervisor made the session's v1 cgroups while we built the
+         * filesystem and sends their `tasks` files: we join them ourselves (this thread,
          * by "0": no global lock, no RCU grace period; the detaching thread ends before the
          * agent exists); a v2 cgroup was joined at clone. The cgroup namespace is then rooted
          * there. */
@@ -393,6 +374,25 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         r = set_rlimits(c->profile);
         if (r < 0)
                 child_fail(sock, r, "rlimits: %s", strerror(-(r)));
+
+        /* 3 (netns_later). Until here only this code ran, as root, in the host's network
+         * namespace; now into the sandbox's (as late as this, so the supervisor's helper
+         * thread has the most time), before any privilege is dropped or anything else runs. */
+        if (c->netns_later) {
+                struct sbx_msg m;
+                int fd;
+
+                r = sbx_recv(sock, &m, &fd);
+                if (r < 0 || m.type != SBX_NETNS || fd < 0) {
+                        safe_close(fd);
+                        _exit(125);
+                }
+                r = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
+                safe_close(fd);
+                if (r < 0)
+                        child_fail(sock, r, "network: join the network namespace: %s",
+                                   strerror(-r));
+        }
 
         /* 6. Identity: the invoking user, no capabilities anywhere, no_new_privs, own
          * session (no controlling terminal: TIOCSTI cannot reach the user's shell). */

@@ -25,7 +25,7 @@ enum sbx_msg_type {
         SBX_EXIT,       /* init -> parent: value = the agent's wait status */
         SBX_FAIL,       /* init/agent -> parent: value = -errno, text = "step: why" */
         SBX_NETNS,      /* parent -> init (netns_later): + fd, the network namespace to join;
-                         * awaited after the filesystem step */
+                         * awaited after the cgroup step (so sent after the SBX_CGROUPs) */
 };
 
 #define SBX_TEXT_MAX 240
