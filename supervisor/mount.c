@@ -286,7 +286,27 @@ static int setup_dev(bool in_userns, char *err, size_t errlen)
                 return fail(r, err, errlen, "dev", "/dev");
         if (mount("tmpfs", NEW "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") < 0)
                 return fail(NEG_ERRNO(), err, errlen, "dev", "/dev");
-        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(nodes) && !in_userns; i++) {
+                struct stat st;
+                mode_t old_umask;
+
+                /* Root mode: the host's node recreated (same device number, mode and owner)
+                 * with mknod: six mounts fewer to make and to tear down at exit. */
+                snprintf(src, sizeof(src), OLD "/dev/%s", nodes[i]);
+                snprintf(dst, sizeof(dst), NEW "/dev/%s", nodes[i]);
+                if (lstat(src, &st) < 0 || !S_ISCHR(st.st_mode))
+                        continue; /* not on the host (or not a device there) */
+                old_umask = umask(0);
+                r = mknod(dst, S_IFCHR | (st.st_mode & 0777), st.st_rdev) < 0 ? NEG_ERRNO() : 0;
+                umask(old_umask);
+                if (r == 0 && (st.st_uid != 0 || st.st_gid != 0) &&
+                    lchown(dst, st.st_uid, st.st_gid) < 0)
+                        r = NEG_ERRNO();
+                if (r < 0)
+                        return fail(r, err, errlen, "dev", dst + strlen(NEW));
+        }
+        for (size_t i = 0; i < ELEMENTSOF(nodes) && in_userns; i++) {
+                /* User namespace: no mknod; the host's nodes are bound. */
                 snprintf(src, sizeof(src), OLD "/dev/%s", nodes[i]);
                 snprintf(dst, sizeof(dst), NEW "/dev/%s", nodes[i]);
                 if ((r = touch_p(dst)) < 0)
@@ -301,7 +321,7 @@ static int setup_dev(bool in_userns, char *err, size_t errlen)
         }
         /* nosuid,noexec on the /dev tmpfs and every node bound so far, in one call (devpts and
          * /dev/shm, mounted next, get their own flags); node by node before Linux 5.12. */
-        {
+        if (in_userns) {
                 struct mount_attr a = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
 
                 if (mount_setattr(AT_FDCWD, NEW "/dev", AT_RECURSIVE, &a, sizeof(a)) < 0 &&
