@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -65,9 +66,12 @@ int netns_socket_tcp(void)
         return fd < 0 ? NEG_ERRNO() : fd;
 }
 
-/* Runs concurrently with the supervisor's main thread, which reports its results (no logging
- * here). Started only after init was clone3()d: a raw clone of a multi-threaded process would
- * copy glibc's locks and thread list as the other thread left them. */
+/* Runs concurrently with the supervisor's main thread, which clone3()s the sandbox's init
+ * meanwhile. A raw clone of a multi-threaded process copies glibc's state as this thread left
+ * it: locks it holds at that moment stay held in init forever, and glibc's thread list names a
+ * thread init does not have (so init uses raw set*id system calls, see caps.c). Hence this
+ * thread makes system calls only: no malloc, stdio, strerror, logging or library calls that
+ * take glibc locks; its results go back in *p and the main thread reports them. */
 static void *prepare_thread(void *userdata)
 {
         struct netns_prepared *p = userdata;
@@ -108,13 +112,19 @@ int netns_prepare_start(struct netns_prepared *p, bool listener)
         int r;
 
         pthread_attr_t attr;
+        sigset_t all, old;
 
         *p = (struct netns_prepared){ .listener = listener, .netns_fd = -1, .listener_fd = -1 };
         /* A few system calls need no 8 MiB stack. */
         if ((r = pthread_attr_init(&attr)) > 0)
                 return -r;
         (void)pthread_attr_setstacksize(&attr, 64 * 1024);
+        /* Every signal blocked in the thread: signals for qclaw-run go to the main thread,
+         * which forwards them to the agent. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         r = pthread_create(&p->thread, &attr, prepare_thread, p);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         pthread_attr_destroy(&attr);
         return r > 0 ? -r : 0;
 }
