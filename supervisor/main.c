@@ -360,17 +360,6 @@ int main(int argc, char **argv)
         if (o.verbose)
                 log_set_level(LOG_LVL_DEBUG);
 
-        /* 3, started first (root mode): the network namespace, loopback and a session listener
-         * are built by a helper thread (about a millisecond of kernel work) while we load the
-         * profile and clone, and init builds the filesystem. The listener is closed unused
-         * when the profile says network "none", before init joins the namespace. Init is
-         * clone3()d while this thread runs: see netns.c for what the thread may do. */
-        if (geteuid() == 0) {
-                r = netns_prepare_start(&net, true);
-                if (r < 0)
-                        fail("network: start: %s", strerror(-r));
-        }
-
         /* 1. Who runs, where, under which profile; the seccomp program built up front. */
         resolve_identity(&o, &id);
         if (!realpath(o.workspace ? o.workspace : ".", workspace))
@@ -456,6 +445,15 @@ int main(int argc, char **argv)
                 fail("namespaces: clone%s: %s",
                      id.userns ? " (user namespaces need kernel.unprivileged_userns_clone=1)" : "",
                      strerror(-r));
+        /* 3 (root mode): the network namespace, loopback and session listener are built by a
+         * helper thread (about a millisecond of kernel work) while we go on and init builds
+         * the filesystem. Started after the clone, so init is a copy of a single-threaded
+         * process (starting it first thing in main measured no faster: 200 paired launches). */
+        if (!id.userns) {
+                r = netns_prepare_start(&net, cfg.proxy);
+                if (r < 0)
+                        fail("network: start: %s", strerror(-r));
+        }
         if (id.userns) {
                 r = userns_write_maps(S.pid, id.uid, id.gid);
                 if (r < 0)
@@ -517,8 +515,6 @@ int main(int argc, char **argv)
                 if (r < 0)
                         fail_init_gone(sock, "during setup");
                 lfd = net.listener_fd;
-                if (!cfg.proxy)
-                        lfd = safe_close(lfd); /* network "none": nothing listens inside */
         }
         /* 3. The session listener, made inside, goes to the proxy; its answer is read below. */
         if (cfg.proxy) {

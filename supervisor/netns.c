@@ -66,12 +66,9 @@ int netns_socket_tcp(void)
         return fd < 0 ? NEG_ERRNO() : fd;
 }
 
-/* Runs concurrently with the supervisor's main thread, which clone3()s the sandbox's init
- * meanwhile. A raw clone of a multi-threaded process copies glibc's state as this thread left
- * it: locks it holds at that moment stay held in init forever, and glibc's thread list names a
- * thread init does not have (so init uses raw set*id system calls, see caps.c). Hence this
- * thread makes system calls only: no malloc, stdio, strerror, logging or library calls that
- * take glibc locks; its results go back in *p and the main thread reports them. */
+/* Runs concurrently with the supervisor's main thread, which reports its results (no logging
+ * here). Started only after init was clone3()d: a raw clone of a multi-threaded process would
+ * copy glibc's locks and thread list as this thread left them. System calls only anyway. */
 static void *prepare_thread(void *userdata)
 {
         struct netns_prepared *p = userdata;
