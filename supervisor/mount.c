@@ -1,9 +1,10 @@
-/* The sandbox's filesystem view, bubblewrap style: a tmpfs becomes the root, the host root is
- * moved to /oldroot, the profile's paths are bind-mounted from there into /newroot (read-only
- * ones recursively read-only, nosuid, nodev), then /proc, /dev, and a final pivot_root into
- * /newroot with the old root detached. Nothing outside the profile's paths exists inside: no
- * /run, no /tmp/.X11-unix, no control socket. Trust level: sandbox init with CAP_SYS_ADMIN over
- * its own mount namespace only; the profile is trusted (admin-installed). */
+/* The sandbox's filesystem view, bubblewrap style: a tmpfs mounted over /tmp becomes the new
+ * root; the profile's paths are bind-mounted into it from the host's (read-only ones
+ * recursively read-only, nosuid, nodev; their sources opened before /tmp is covered), then
+ * /proc, /dev, and pivot_root into it with the host's tree detached. Nothing outside the
+ * profile's paths exists inside: no /run, no /tmp/.X11-unix, no control socket. Trust level:
+ * sandbox init with CAP_SYS_ADMIN over its own mount namespace only; the profile is trusted
+ * (admin-installed). */
 #include "supervisor/mount.h"
 
 #include <errno.h>
@@ -22,8 +23,10 @@
 #include "common/macro.h"
 #include "policy/profile.h"
 
-#define OLD "/oldroot"
-#define NEW "/newroot"
+/* The new root is built on a tmpfs mounted over /tmp (of our private copy of the host's
+ * mounts): the host's paths stay reachable as they are, except /tmp, whose bind sources are
+ * opened before it is covered (see mount_setup_root). */
+#define NEW "/tmp"
 
 static size_t path_depth(const char *p)
 {
@@ -175,25 +178,28 @@ static int set_attrs(const char *dst, bool recursive, uint64_t attrs)
         return 0;
 }
 
-static int do_bind(const char *path, bool ro, char *err, size_t errlen)
+/* Bind the host's path (opened as src_fd, O_PATH|O_NOFOLLOW, before /tmp was covered; -1:
+ * not on the host) at the same path in the new root. */
+static int do_bind(const char *path, int src_fd, bool ro, char *err, size_t errlen)
 {
-        char src[PATH_MAX], dst[PATH_MAX], target[PATH_MAX];
+        char src[64], dst[PATH_MAX], target[PATH_MAX];
         const char *step = ro ? "read_only" : "read_write";
         struct stat st;
         ssize_t n;
         int r;
 
-        if ((r = join(src, sizeof(src), OLD, path)) < 0 ||
-            (r = join(dst, sizeof(dst), NEW, path)) < 0)
+        if ((r = join(dst, sizeof(dst), NEW, path)) < 0)
                 return fail(r, err, errlen, step, path);
-        if (lstat(src, &st) < 0) {
+        if (src_fd < 0 || fstat(src_fd, &st) < 0) {
                 log_debug("%s %s: not on the host, skipped", step, path);
                 return 0;
         }
+        /* The fd's own path, even where a mount now covers its name. */
+        snprintf(src, sizeof(src), "/proc/self/fd/%d", src_fd);
         if (S_ISLNK(st.st_mode)) {
                 /* Recreate the link (e.g. /lib -> usr/lib) instead of following it with the
                  * host root's meaning. */
-                n = readlink(src, target, sizeof(target) - 1);
+                n = readlinkat(src_fd, "", target, sizeof(target) - 1);
                 if (n < 0)
                         return fail(NEG_ERRNO(), err, errlen, step, path);
                 target[n] = '\0';
@@ -261,7 +267,7 @@ static int do_hide(const char *path, char *err, size_t errlen)
                  * leave it visible. */
                 return fail(-ELOOP, err, errlen, "hide", path);
         } else {
-                if (mount(OLD "/dev/null", dst, NULL, MS_BIND, NULL) < 0)
+                if (mount("/dev/null", dst, NULL, MS_BIND, NULL) < 0)
                         return fail(NEG_ERRNO(), err, errlen, "hide", path);
                 r = set_attrs(dst, false,
                               MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
@@ -292,7 +298,7 @@ static int setup_dev(bool in_userns, char *err, size_t errlen)
 
                 /* Root mode: the host's node recreated (same device number, mode and owner)
                  * with mknod: six mounts fewer to make and to tear down at exit. */
-                snprintf(src, sizeof(src), OLD "/dev/%s", nodes[i]);
+                snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
                 snprintf(dst, sizeof(dst), NEW "/dev/%s", nodes[i]);
                 if (lstat(src, &st) < 0 || !S_ISCHR(st.st_mode))
                         continue; /* not on the host (or not a device there) */
@@ -307,7 +313,7 @@ static int setup_dev(bool in_userns, char *err, size_t errlen)
         }
         for (size_t i = 0; i < ELEMENTSOF(nodes) && in_userns; i++) {
                 /* User namespace: no mknod; the host's nodes are bound. */
-                snprintf(src, sizeof(src), OLD "/dev/%s", nodes[i]);
+                snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
                 snprintf(dst, sizeof(dst), NEW "/dev/%s", nodes[i]);
                 if ((r = touch_p(dst)) < 0)
                         return fail(r, err, errlen, "dev", dst + strlen(NEW));
@@ -349,6 +355,7 @@ int mount_setup_root(const struct profile *p, uid_t uid, gid_t gid, bool in_user
                      size_t errlen)
 {
         _cleanup_free_ struct mount_entry *plan = NULL;
+        _cleanup_free_ int *src_fds = NULL;
         size_t n;
         int r;
 
@@ -356,26 +363,27 @@ int mount_setup_root(const struct profile *p, uid_t uid, gid_t gid, bool in_user
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return fail(NEG_ERRNO(), err, errlen, "make mounts private", NULL);
 
-        /* The base tmpfs goes on /tmp only for a moment: pivot_root moves the host root to
-         * /oldroot, so /oldroot/tmp is the host's /tmp again. */
-        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-                return fail(NEG_ERRNO(), err, errlen, "tmpfs", "(base)");
-        if (chdir("/tmp") < 0 || mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0)
-                return fail(NEG_ERRNO(), err, errlen, "base", NULL);
-        if (syscall(SYS_pivot_root, "/tmp", "/tmp/oldroot") < 0)
-                return fail(NEG_ERRNO(), err, errlen, "pivot_root", "(base)");
-        if (chdir("/") < 0)
-                return fail(NEG_ERRNO(), err, errlen, "chdir", "/");
-        if (mount("tmpfs", NEW, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
-                return fail(NEG_ERRNO(), err, errlen, "tmpfs", "(root)");
-
+        /* The bind sources are opened first: /tmp is about to be covered by the new root. */
         if ((r = mount_plan(p, &plan, &n)) < 0)
                 return fail(r, err, errlen, "mount plan", NULL);
+        src_fds = malloc(sizeof(int) * (n ? n : 1));
+        if (!src_fds)
+                return fail(-ENOMEM, err, errlen, "mount plan", NULL);
+        for (size_t i = 0; i < n; i++)
+                src_fds[i] = plan[i].kind == MOUNT_READ_ONLY || plan[i].kind == MOUNT_READ_WRITE
+                                     ? open(plan[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                                     : -1;
+
+        if (mount("tmpfs", NEW, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
+                r = fail(NEG_ERRNO(), err, errlen, "tmpfs", "(root)");
+                goto out;
+        }
         for (size_t i = 0; i < n; i++) {
                 switch (plan[i].kind) {
                 case MOUNT_READ_ONLY:
                 case MOUNT_READ_WRITE:
-                        r = do_bind(plan[i].path, plan[i].kind == MOUNT_READ_ONLY, err, errlen);
+                        r = do_bind(plan[i].path, src_fds[i], plan[i].kind == MOUNT_READ_ONLY,
+                                    err, errlen);
                         break;
                 case MOUNT_TMPFS:
                         r = do_tmpfs(plan[i].path, uid, gid, err, errlen);
@@ -385,8 +393,14 @@ int mount_setup_root(const struct profile *p, uid_t uid, gid_t gid, bool in_user
                         break;
                 }
                 if (r < 0)
-                        return r;
+                        goto out;
         }
+        r = 0;
+out:
+        for (size_t i = 0; i < n; i++)
+                safe_close(src_fds[i]);
+        if (r < 0)
+                return r;
 
         if ((r = mkdir_p(NEW "/proc", 0555)) < 0)
                 return fail(r, err, errlen, "proc", "/proc");
@@ -414,9 +428,9 @@ int mount_pivot_start(struct mount_detach *d, char *err, size_t errlen)
 {
         pthread_attr_t attr;
 
-        /* Make /newroot the root with the pivot_root(".", ".") idiom, which leaves the base
-         * tmpfs stacked on it; one lazy umount then detaches the base and with it everything
-         * mounted below it: the host's root at /oldroot and all its submounts. */
+        /* Make the new root (on /tmp) the root with the pivot_root(".", ".") idiom, which leaves
+         * the old root (our copy of the host's tree) stacked on it; one lazy umount detaches it
+         * with all its submounts. */
         *d = (struct mount_detach){ .result = -EINPROGRESS };
         if (chdir(NEW) < 0)
                 return fail(NEG_ERRNO(), err, errlen, "chdir", NEW);

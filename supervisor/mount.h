@@ -27,7 +27,7 @@ struct mount_entry {
  * last. *ret is malloc'ed. 0 or -ENOMEM. */
 int mount_plan(const struct profile *p, struct mount_entry **ret, size_t *ret_n);
 
-/* Build the new root (read-only tmpfs with the profile's mounts, /proc, /dev) at /newroot.
+/* Build the new root (read-only tmpfs with the profile's mounts, /proc, /dev) over /tmp.
  * The current process must be alone in a fresh mount namespace and already in its pid
  * namespace. uid/gid own the tmpfs mounts. On failure -errno and err names the step and path
  * ("read_only /usr: Permission denied"). Then mount_pivot_start and mount_pivot_finish. */
@@ -40,7 +40,7 @@ struct mount_detach {
         int result;
 };
 
-/* pivot_root into /newroot and start detaching the old root (the host's) in a thread of this
+/* pivot_root into the new root and start detaching the old root (the host's) in a thread of this
  * process. Until mount_pivot_finish returns, the host's tree may still be attached (stacked on
  * "/"): absolute paths resolve in the new root (a lookup starts at the root and does not follow
  * the mount stacked on it), but nothing untrusted may run. 0 or -errno + err. */

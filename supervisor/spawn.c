@@ -320,7 +320,7 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
                         _exit(125);
         }
 
-        /* 4. Filesystem: built at /newroot, then pivoted into; the host's old root is
+        /* 4. Filesystem: built over /tmp, then pivoted into; the host's old root is
          * detached by a thread of ours while we go on (mount_pivot_finish below). */
         r = mount_setup_root(c->profile, c->uid, c->gid, c->userns, err, sizeof(err));
         if (r < 0)
