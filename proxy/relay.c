@@ -106,13 +106,19 @@ static int stream_start(struct request *req)
 }
 
 /* Passthrough OpenAI stream where we asked for include_usage on the agent's behalf: re-emit
- * every event except the usage-only chunk the agent did not ask for. */
+ * every event except the usage-only chunk the agent did not ask for (choices: []). With
+ * include_usage every chunk carries "usage" (null until the last): only "choices" is built,
+ * its elements pruned to nothing. */
+static const struct jscan_keep keep_nothing[] = { { NULL, NULL } };
+static const struct jscan_keep keep_choices[] = { { "choices", keep_nothing }, { NULL, NULL } };
+
 static int strip_usage_cb(const struct sse_event *ev, void *userdata)
 {
         struct request *req = userdata;
         usage_observer_event(req->obs, ev);
         if (strstr(ev->data, "\"usage\"") && strstr(ev->data, "\"choices\"")) {
-                _cleanup_json_ json_t *j = json_loadb(ev->data, ev->data_len, 0, NULL);
+                _cleanup_json_ json_t *j = NULL;
+                (void)jscan_load(ev->data, ev->data_len, keep_choices, &j);
                 json_t *ch = j ? json_object_get(j, "choices") : NULL;
                 if (json_is_array(ch) && json_array_size(ch) == 0)
                         return 0;
