@@ -3,7 +3,6 @@
  * are dropped (root, or root of the sandbox's user namespace). */
 #pragma once
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -30,20 +29,9 @@ int mount_plan(const struct profile *p, struct mount_entry **ret, size_t *ret_n)
 /* Build the new root (read-only tmpfs with the profile's mounts, /proc, /dev) over /tmp.
  * The current process must be alone in a fresh mount namespace and already in its pid
  * namespace. uid/gid own the tmpfs mounts. On failure -errno and err names the step and path
- * ("read_only /usr: Permission denied"). Then mount_pivot_start and mount_pivot_finish. */
+ * ("read_only /usr: Permission denied"). Then mount_pivot. */
 int mount_setup_root(const struct profile *p, uid_t uid, gid_t gid, bool in_userns, char *err,
                      size_t errlen);
 
-struct mount_detach {
-        pthread_t thread;
-        bool started;
-        int result;
-};
-
-/* pivot_root into the new root and start detaching the old root (the host's) in a thread of this
- * process. Until mount_pivot_finish returns, the host's tree may still be attached (stacked on
- * "/"): absolute paths resolve in the new root (a lookup starts at the root and does not follow
- * the mount stacked on it), but nothing untrusted may run. 0 or -errno + err. */
-int mount_pivot_start(struct mount_detach *d, char *err, size_t errlen);
-/* Wait until the old root is detached; chdir("/"). 0 or -errno + err. */
-int mount_pivot_finish(struct mount_detach *d, char *err, size_t errlen);
+/* pivot_root into the new root and detach the old one (the host's tree). 0 or -errno + err. */
+int mount_pivot(char *err, size_t errlen);

@@ -277,8 +277,6 @@ _noreturn_ static void reaper_loop(int sock, int sfd, pid_t agent)
 _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int sock)
 {
         char err[SBX_TEXT_MAX - 32];
-        struct mount_detach detach;
-        int landlock, ruleset_fd = -1;
         sigset_t fwd;
         pid_t agent;
         int r, sfd;
@@ -320,39 +318,17 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
                         _exit(125);
         }
 
-        /* 4. Filesystem: built over /tmp, then pivoted into; the host's old root is
-         * detached by a thread of ours while we go on (mount_pivot_finish below). */
+        /* 4. Filesystem: built over /tmp, then pivoted into; the host's tree detached. */
         r = mount_setup_root(c->profile, c->uid, c->gid, c->userns, err, sizeof(err));
+        if (r >= 0)
+                r = mount_pivot(err, sizeof(err));
         if (r < 0)
                 child_fail(sock, r, "filesystem: %s", err);
-        r = mount_pivot_start(&detach, err, sizeof(err));
-        if (r < 0)
-                child_fail(sock, r, "filesystem: %s", err);
-
-        /* 7 (first half). The Landlock ruleset is built meanwhile: absolute paths resolve in
-         * the new root already, and a rule holds the inode, not the path. */
-        landlock = 0;
-#if QCLAW_HAVE_SANDBOX_FILTERS
-        {
-                struct landlock_params lp = {
-                        .proxy_port = c->proxy ? NETNS_PROXY_PORT : 0,
-                        .bind_ports = c->profile->publish,
-                        .n_bind_ports = c->profile->n_publish,
-                };
-
-                landlock = landlock_prepare(c->profile, &lp, &ruleset_fd);
-                if (landlock < 0 && landlock != -EOPNOTSUPP)
-                        child_fail(sock, landlock, "landlock: %s", strerror(-landlock));
-        }
-#else
-        landlock = -EOPNOTSUPP;
-#endif
 
         /* 5. Resources. The supervisor made the session's v1 cgroups while we built the
-         * filesystem and sends their `tasks` files: we join them ourselves (this thread,
-         * by "0": no global lock, no RCU grace period; the detaching thread ends before the
-         * agent exists); a v2 cgroup was joined at clone. The cgroup namespace is then rooted
-         * there. */
+         * filesystem and sends their `tasks` files: we join them ourselves, still the only
+         * thread (cgroup_join_fd: no global lock, no RCU grace period); a v2 cgroup was joined
+         * at clone. The cgroup namespace is then rooted there. */
         for (;;) {
                 struct sbx_msg m;
                 int fd;
@@ -406,21 +382,21 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
                 child_fail(sock, -errno, "identity: prctl: %s", strerror(errno));
 
-        /* 4 (end). The host's tree is gone from our mount namespace. */
-        r = mount_pivot_finish(&detach, err, sizeof(err));
-        if (r < 0)
-                child_fail(sock, r, "filesystem: %s", err);
-
         /* 7. Landlock (filters the agent and this init alike). */
-        r = landlock;
+        r = 0;
 #if QCLAW_HAVE_SANDBOX_FILTERS
-        if (ruleset_fd >= 0) {
-                int rr = landlock_restrict(ruleset_fd);
-
-                if (rr < 0)
-                        child_fail(sock, rr, "landlock: %s", strerror(-rr));
-                ruleset_fd = safe_close(ruleset_fd);
+        {
+                struct landlock_params lp = {
+                        .proxy_port = c->proxy ? NETNS_PROXY_PORT : 0,
+                        .bind_ports = c->profile->publish,
+                        .n_bind_ports = c->profile->n_publish,
+                };
+                r = landlock_apply(c->profile, &lp);
+                if (r < 0 && r != -EOPNOTSUPP)
+                        child_fail(sock, r, "landlock: %s", strerror(-(r)));
         }
+#else
+        r = -EOPNOTSUPP;
 #endif
         /* The supervisor has recorded session_start (usually long before we get here). */
         if (expect(sock, SBX_EXEC) < 0)
