@@ -26,7 +26,6 @@
 #include "supervisor/cgroup.h"
 #include "supervisor/env.h"
 #include "supervisor/forward.h"
-#include "supervisor/netns.h"
 #include "supervisor/options.h"
 #include "supervisor/session.h"
 #include "supervisor/spawn.h"
@@ -348,7 +347,6 @@ int main(int argc, char **argv)
         int r, sock, sfd, lfd, wstatus, code;
         struct sbx_msg m;
         struct outcome out = {};
-        struct netns_prepared net;
 
         ensure_stdio();
         log_init("qclaw-run");
@@ -432,7 +430,6 @@ int main(int argc, char **argv)
                 .gid = id.gid,
                 .userns = id.userns,
                 .proxy = profile->network == PROFILE_NETWORK_PROXY,
-                .netns_later = !id.userns,
                 .workspace = workspace,
                 .argv = o.argv,
                 .envp = envp,
@@ -445,15 +442,6 @@ int main(int argc, char **argv)
                 fail("namespaces: clone%s: %s",
                      id.userns ? " (user namespaces need kernel.unprivileged_userns_clone=1)" : "",
                      strerror(-r));
-        /* 3 (root mode): the network namespace, loopback and session listener are built by a
-         * helper thread (about a millisecond of kernel work) while we go on and init builds
-         * the filesystem. Started after the clone, so init is a copy of a single-threaded
-         * process (starting it first thing in main measured no faster: 200 paired launches). */
-        if (!id.userns) {
-                r = netns_prepare_start(&net, cfg.proxy);
-                if (r < 0)
-                        fail("network: start: %s", strerror(-r));
-        }
         if (id.userns) {
                 r = userns_write_maps(S.pid, id.uid, id.gid);
                 if (r < 0)
@@ -462,10 +450,9 @@ int main(int argc, char **argv)
                         fail_init_gone(sock, "at start");
         }
 
-        /* The outside resources the session needs, made while init builds the filesystem (and,
-         * in user namespace mode, the network): the proxy's control connection, the audit log,
-         * v1 cgroups (whose `tasks` files init joins itself in step 5), then (root mode) the
-         * network namespace from the helper thread, which had all that time. */
+        /* The outside resources the session needs, made while init builds the network and
+         * filesystem: the proxy's control connection, the audit log, v1 cgroups (whose `tasks`
+         * files init joins itself in step 5). */
         if (profile->network == PROFILE_NETWORK_PROXY) {
                 S.session.control_fd = control_connect(o.proxy_socket);
                 if (S.session.control_fd < 0)
@@ -505,31 +492,15 @@ int main(int argc, char **argv)
                                      n > 0 ? fds[i] : -1) < 0)
                                 fail_init_gone(sock, "during setup");
         }
-        lfd = -1;
-        if (!id.userns) {
-                r = netns_prepare_finish(&net);
-                if (r < 0)
-                        fail("network: %s: %s", net.step, strerror(-r));
-                r = sbx_send(sock, SBX_NETNS, 0, NULL, net.netns_fd);
-                safe_close(net.netns_fd); /* init holds the namespace from here on */
-                if (r < 0)
-                        fail_init_gone(sock, "during setup");
-                lfd = net.listener_fd;
-        }
-        /* 3. The session listener, made inside, goes to the proxy; its answer is read below. */
+        /* 3. The session listener, made inside, goes to the proxy. */
         if (cfg.proxy) {
-                if (id.userns) {
-                        setup_recv(sock, &m, &lfd);
-                        if (m.type != SBX_LISTENER || lfd < 0)
-                                fail("attach to proxy failed: no listener from the sandbox");
-                }
+                setup_recv(sock, &m, &lfd);
+                if (m.type != SBX_LISTENER || lfd < 0)
+                        fail("attach to proxy failed: no listener from the sandbox");
                 r = session_attach_send(&S.session, lfd, S.pid, err, sizeof(err));
-                if (r < 0)
-                        fail("attach to proxy failed: %s: %s", o.proxy_socket, err);
-        }
-        lfd = safe_close(lfd); /* the proxy serves it; we keep no socket of the sandbox's */
-        if (cfg.proxy) {
-                r = session_attach_wait(&S.session, ATTACH_TIMEOUT_MS, err, sizeof(err));
+                lfd = safe_close(lfd); /* the proxy serves it; we keep no socket of the sandbox's */
+                if (r >= 0)
+                        r = session_attach_wait(&S.session, ATTACH_TIMEOUT_MS, err, sizeof(err));
                 if (r < 0)
                         fail("attach to proxy failed: %s: %s", o.proxy_socket, err);
         }

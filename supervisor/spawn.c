@@ -300,14 +300,11 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
 
         (void)sethostname("qclaw", 5);
 
-        /* 3. Network: our own namespace, made at clone. (netns_later: the supervisor is
-         * building it meanwhile; we join it after step 4.) */
-        if (!c->netns_later) {
-                r = netns_loopback_up();
-                if (r < 0)
-                        child_fail(sock, r, "network: bring up loopback: %s", strerror(-(r)));
-        }
-        if (!c->netns_later && c->proxy) {
+        /* 3. Network: our own namespace, made at clone. */
+        r = netns_loopback_up();
+        if (r < 0)
+                child_fail(sock, r, "network: bring up loopback: %s", strerror(-(r)));
+        if (c->proxy) {
                 int lfd = netns_listen_loopback(NETNS_PROXY_PORT, 128);
 
                 if (lfd < 0)
@@ -326,7 +323,7 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
                 child_fail(sock, r, "filesystem: %s", err);
 
         /* 5. Resources. The supervisor made the session's v1 cgroups while we built the
-         * filesystem and sends their `tasks` files: we join them ourselves, still the only
+         * network and filesystem and sends their `tasks` files: we join them ourselves, still the only
          * thread (cgroup_join_fd: no global lock, no RCU grace period); a v2 cgroup was joined
          * at clone. The cgroup namespace is then rooted there. */
         for (;;) {
@@ -350,25 +347,6 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         r = set_rlimits(c->profile);
         if (r < 0)
                 child_fail(sock, r, "rlimits: %s", strerror(-(r)));
-
-        /* 3 (netns_later). Until here only this code ran, as root, in the host's network
-         * namespace; now into the sandbox's (as late as this, so the supervisor's helper
-         * thread has the most time), before any privilege is dropped or anything else runs. */
-        if (c->netns_later) {
-                struct sbx_msg m;
-                int fd;
-
-                r = sbx_recv(sock, &m, &fd);
-                if (r < 0 || m.type != SBX_NETNS || fd < 0) {
-                        safe_close(fd);
-                        _exit(125);
-                }
-                r = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
-                safe_close(fd);
-                if (r < 0)
-                        child_fail(sock, r, "network: join the network namespace: %s",
-                                   strerror(-r));
-        }
 
         /* 6. Identity: the invoking user, no capabilities anywhere, no_new_privs, own
          * session (no controlling terminal: TIOCSTI cannot reach the user's shell). */
@@ -437,13 +415,11 @@ int sandbox_spawn(const struct sandbox_config *c, pid_t *ret_pid, int *ret_pidfd
         int sv[2], pidfd = -1;
         struct clone_args ca = {
                 .flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD |
-                         (c->netns_later ? 0 : CLONE_NEWNET) | (c->userns ? CLONE_NEWUSER : 0),
+                         CLONE_NEWNET | (c->userns ? CLONE_NEWUSER : 0),
                 .exit_signal = SIGCHLD,
         };
         long pid;
 
-        if (c->netns_later && c->userns)
-                return -EINVAL; /* a namespace made outside would not be the userns's */
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return NEG_ERRNO();
         ca.pidfd = (uint64_t)(uintptr_t)&pidfd;

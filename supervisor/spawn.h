@@ -24,8 +24,6 @@ enum sbx_msg_type {
         SBX_SOCKET,     /* init -> parent: + fd, value = port */
         SBX_EXIT,       /* init -> parent: value = the agent's wait status */
         SBX_FAIL,       /* init/agent -> parent: value = -errno, text = "step: why" */
-        SBX_NETNS,      /* parent -> init (netns_later): + fd, the network namespace to join;
-                         * awaited after the cgroup step (so sent after the SBX_CGROUPs) */
 };
 
 #define SBX_TEXT_MAX 240
@@ -46,8 +44,6 @@ struct sandbox_config {
         gid_t gid;
         bool userns;          /* unprivileged mode: new user namespace mapping uid/gid */
         bool proxy;           /* network "proxy": create the session listener */
-        bool netns_later;     /* root mode: the supervisor builds the network namespace (and the
-                               * listener) itself and sends it as SBX_NETNS; no CLONE_NEWNET */
         const char *workspace;
         char **argv;
         char **envp;
@@ -60,9 +56,9 @@ struct sandbox_config {
  * blocks these and SIGCHLD before sandbox_spawn and reads them from a signalfd. */
 void sandbox_forward_sigset(sigset_t *ret);
 
-/* clone3 into new mount, pid, net (unless netns_later), ipc, uts (and user) namespaces. The
- * child becomes the sandbox's init and never returns. Parent: 0 with the init's pid, a pidfd
- * and its end of the message socket. */
+/* clone3 into new mount, pid, net, ipc, uts (and user) namespaces. The child becomes the
+ * sandbox's init and never returns. Parent: 0 with the init's pid, a pidfd and its end of the
+ * message socket. */
 int sandbox_spawn(const struct sandbox_config *c, pid_t *ret_pid, int *ret_pidfd, int *ret_sock);
 
 /* Wait status -> qclaw-run exit code: the code, or 128+N for signal N. */
