@@ -68,7 +68,7 @@ static const char *const allow_list[] = {
         "rt_sigreturn", "rt_sigpending", "rt_sigtimedwait", "rt_sigqueueinfo",
         "rt_tgsigqueueinfo", "rt_sigsuspend", "sigaltstack", "pause", "restart_syscall",
         "set_tid_address", "set_robust_list", "get_robust_list", "futex", "futex_waitv",
-        "futex_wake", "rseq", "arch_prctl", "prctl", "seccomp", "sched_yield", "sched_setparam",
+        "futex_wake", "rseq", "arch_prctl", "prctl", "sched_yield", "sched_setparam",
         "sched_getparam", "sched_setscheduler", "sched_getscheduler", "sched_get_priority_max",
         "sched_get_priority_min", "sched_rr_get_interval", "sched_setaffinity",
         "sched_getaffinity", "sched_setattr", "sched_getattr", "getcpu", "getpriority",
@@ -140,7 +140,7 @@ static const struct deny_item deny_list[] = {
 
 /* Argument-filtered syscalls: a profile may deny them outright, never lift them. */
 static const char *const filtered_list[] = {
-        "socket", "socketpair", "ioctl", "clone", "clone3", "unshare", "personality",
+        "socket", "socketpair", "ioctl", "clone", "clone3", "unshare", "personality", "seccomp",
 };
 
 static bool strv_has(const struct strv *v, const char *name)
@@ -381,6 +381,29 @@ static int rules_personality(scmp_filter_ctx ctx, uint32_t notify)
         return rules_complement(ctx, notify, nr, 0, LO32, 0, 0, ok, ELEMENTSOF(ok), NULL, 0);
 }
 
+/* seccomp(): the agent may stack filters of its own (browsers and language runtimes do), but not
+ * one with SECCOMP_FILTER_FLAG_NEW_LISTENER. Every denial here is a USER_NOTIF, and a later
+ * filter's USER_NOTIF takes precedence over ours: were the supervisor's listener ever gone (the
+ * kernel then allows a new one), the agent's own listener could answer CONTINUE to mount or
+ * bpf. prctl(PR_SET_SECCOMP) takes no flags. */
+static int rules_seccomp(scmp_filter_ctx ctx, uint32_t notify)
+{
+        const uint64_t nl = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        int nr = SCMP_SYS(seccomp);
+        int r = rules_complement(ctx, SCMP_ACT_ALLOW, nr, 0, LO32, 0, 0,
+                                 (uint64_t[]){ SECCOMP_SET_MODE_FILTER }, 1, NULL, 0);
+        if (r < 0)
+                return r;
+        r = rule(ctx, SCMP_ACT_ALLOW, nr, 2,
+                 (struct scmp_arg_cmp[]){ A_EQ32(0, SECCOMP_SET_MODE_FILTER),
+                                          A(1, SCMP_CMP_MASKED_EQ, nl, 0) });
+        if (r < 0)
+                return r;
+        return rule(ctx, notify, nr, 2,
+                    (struct scmp_arg_cmp[]){ A_EQ32(0, SECCOMP_SET_MODE_FILTER),
+                                             A(1, SCMP_CMP_MASKED_EQ, nl, nl) });
+}
+
 /* ---- the policy as a table: one entry per syscall number, shared by both compilers ---- */
 
 enum {
@@ -393,6 +416,7 @@ enum {
         E_PERSONALITY,
         E_CLONE,
         E_UNSHARE,
+        E_SECCOMP,
 };
 
 #define POLICY_NR_MAX 1024 /* x86_64 numbers end near 470; x32 ones are a bad arch */
@@ -468,6 +492,7 @@ static int policy_table_build(const struct profile *p, struct policy_table *t)
                 { "socket", E_SOCKET },   { "socketpair", E_SOCKETPAIR },
                 { "ioctl", E_IOCTL },     { "personality", E_PERSONALITY },
                 { "clone", E_CLONE },     { "unshare", E_UNSHARE },
+                { "seccomp", E_SECCOMP },
         };
         for (size_t i = 0; i < ELEMENTSOF(filtered); i++) {
                 uint8_t e = filtered[i].e;
@@ -556,6 +581,9 @@ int seccomp_policy_build(const struct profile *p, scmp_filter_ctx *ret)
                         break;
                 case E_UNSHARE:
                         r = rules_ns_flags(ctx, notify, nr, UNSHARE_NS_FLAGS);
+                        break;
+                case E_SECCOMP:
+                        r = rules_seccomp(ctx, notify);
                         break;
                 default:
                         r = -EINVAL;
@@ -706,6 +734,15 @@ static int emit_entry(struct bpf_buf *b, uint8_t e)
                         LD(ARG_LO(0)),
                         JEQ(0, T_ALLOW, 2),
                         JEQ(0xffffffff, T_ALLOW, T_NOTIFY),
+                };
+                return emit_leaf(b, rows, ELEMENTSOF(rows));
+        }
+        case E_SECCOMP: {
+                static const struct lrow rows[] = {
+                        LD(ARG_LO(0)),
+                        JEQ(SECCOMP_SET_MODE_FILTER, 2, T_ALLOW),
+                        LD(ARG_LO(1)),
+                        JSET(SECCOMP_FILTER_FLAG_NEW_LISTENER, T_NOTIFY, T_ALLOW),
                 };
                 return emit_leaf(b, rows, ELEMENTSOF(rows));
         }

@@ -78,7 +78,7 @@ declare -A want_violations=(
         [unix]="socketpair"
         [secrets]="keyctl"
         [procs]="ptrace process_vm_readv"
-        [kernel]="ioctl unshare setns mount open_tree bpf perf_event_open userfaultfd io_uring_setup personality init_module name_to_handle_at"
+        [kernel]="ioctl unshare setns mount open_tree bpf perf_event_open userfaultfd io_uring_setup seccomp personality init_module name_to_handle_at"
 )
 
 # --- ours: one qclaw-run per category (the violation rate limit is per session) ---
@@ -141,7 +141,8 @@ check "bwrap: the probe ran (exit $rc)" grep -q '^SUMMARY ' "$T/bwrap.out"
 for must in "secrets/env" "fds/inherited" "unix/path-$sockdir/agent.sock" \
             "selfdisable/control-socket" "secrets/file-$T/home/.ssh/id_rsa" \
             "kernel/unshare-userns-then-mount" "kernel/io_uring_setup" \
-            "kernel/ioctl-TIOCSTI-highbits" "kernel/i386-int80-getpid" "egress/af-packet"; do
+            "kernel/ioctl-TIOCSTI-highbits" "kernel/i386-int80-getpid" "egress/af-packet" \
+            "kernel/seccomp-new-listener"; do
         check "bwrap lets through: $must" grep -qF "ATTEMPT $must: ESCAPED" "$T/bwrap.out"
         grep -qF "ATTEMPT $must: ESCAPED" "$T/bwrap.out" ||
                 grep -F "ATTEMPT $must:" "$T/bwrap.out" || true

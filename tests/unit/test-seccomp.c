@@ -239,6 +239,21 @@ static const struct case_ cases[] = {
         { "unshare(CLONE_NEWTIME)", X86_64, __NR_unshare, 0x80, 0, 0, V_NOTIFY },
         { "unshare(CLONE_FILES)", X86_64, __NR_unshare, CLONE_FILES, 0, 0, V_ALLOW },
         { "setns", X86_64, __NR_setns, 3, 0, 0, V_NOTIFY },
+        /* seccomp(): stacking a filter yes, a second notification listener no */
+        { "seccomp(SET_MODE_FILTER, 0)", X86_64, __NR_seccomp, SECCOMP_SET_MODE_FILTER, 0, 0,
+          V_ALLOW },
+        { "seccomp(SET_MODE_FILTER, TSYNC)", X86_64, __NR_seccomp, SECCOMP_SET_MODE_FILTER,
+          SECCOMP_FILTER_FLAG_TSYNC, 0, V_ALLOW },
+        { "seccomp(SET_MODE_FILTER, NEW_LISTENER)", X86_64, __NR_seccomp,
+          SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0, V_NOTIFY },
+        { "seccomp(SET_MODE_FILTER, NEW_LISTENER|TSYNC_ESRCH)", X86_64, __NR_seccomp,
+          SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER | 16, 0, V_NOTIFY },
+        { "seccomp(SET_MODE_FILTER|HI, NEW_LISTENER|HI)", X86_64, __NR_seccomp,
+          SECCOMP_SET_MODE_FILTER | HI, SECCOMP_FILTER_FLAG_NEW_LISTENER | HI, 0, V_NOTIFY },
+        { "seccomp(GET_ACTION_AVAIL)", X86_64, __NR_seccomp, SECCOMP_GET_ACTION_AVAIL, 8, 0,
+          V_ALLOW },
+        { "seccomp(GET_NOTIF_SIZES)", X86_64, __NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, 0,
+          V_ALLOW },
         /* personality */
         { "personality(PER_LINUX)", X86_64, __NR_personality, 0, 0, 0, V_ALLOW },
         { "personality(query)", X86_64, __NR_personality, 0xffffffff, 0, 0, V_ALLOW },
@@ -475,7 +490,7 @@ static size_t compare_programs(const struct profile *p, const char *label)
         static const uint32_t odd_nrs[] = { 0x3fffffff, 0x40000000, 0x40000001, 0x4000002a,
                                             0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff };
         const int arg_nrs[] = { __NR_socket, __NR_socketpair, __NR_ioctl, __NR_personality,
-                                __NR_clone, __NR_unshare };
+                                __NR_clone, __NR_unshare, __NR_seccomp };
 
         for (size_t a = 0; a < ELEMENTSOF(arches); a++)
                 for (int k = 0; k < 1100 + (int)ELEMENTSOF(odd_nrs); k++) {

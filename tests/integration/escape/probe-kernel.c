@@ -1,9 +1,12 @@
 /* escape-probe, kernel-surface and resource categories: terminal ioctls, namespaces, mounts,
- * bpf/perf/userfaultfd/io_uring, personality, modules, the i386/x32 ABIs, fork bomb, memory.
+ * bpf/perf/userfaultfd/io_uring, seccomp listeners, personality, modules, the i386/x32 ABIs,
+ * fork bomb, memory.
  * Trust level: test program, runs as the untrusted agent; nothing is ever injected into a real
  * terminal and every process it starts is killed and reaped. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,6 +101,25 @@ void cat_kernel(void)
         if (r >= 0)
                 syscall(SYS_personality, r); /* restore */
         syscall_attempt("kernel/personality-READ_IMPLIES_EXEC", r, errno);
+        /* a seccomp filter of the agent's own with a notification listener: were the
+         * supervisor's listener gone, it could answer CONTINUE to every denial. In a child, so
+         * the filter dies with it; the child reports the verdict in its exit status. */
+        p = fork();
+        if (p == 0) {
+                struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+                struct sock_fprog prog = { .len = 1, .filter = &allow };
+                (void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                  SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+                _exit(fd >= 0 ? 0 : (errno & 0x7f) + 1);
+        }
+        st = 0;
+        waitpid(p, &st, 0);
+        code = WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+        if (code == 255)
+                attempt("kernel/seccomp-new-listener", false, "child died");
+        else
+                syscall_attempt("kernel/seccomp-new-listener", code ? -1 : 0, code - 1);
         errno = 0;
         r = syscall(SYS_init_module, NULL, 0, "");
         syscall_attempt("kernel/init_module", r, errno);
