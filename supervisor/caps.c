@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <linux/capability.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -113,4 +114,44 @@ int caps_drop_all(uid_t uid, gid_t gid, bool in_userns)
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return NEG_ERRNO();
         return caps_verify(uid, gid);
+}
+
+int caps_fsid_enter(uid_t uid, gid_t gid, struct caps_fsid *saved)
+{
+        *saved = (struct caps_fsid){};
+        int n = getgroups(0, NULL);
+        if (n < 0)
+                return NEG_ERRNO();
+        saved->groups = calloc(n ? (size_t)n : 1, sizeof(gid_t));
+        if (!saved->groups)
+                return -ENOMEM;
+        saved->n_groups = getgroups(n, saved->groups);
+        /* Raw calls, as in caps_drop_all(): these change the calling thread only, and every
+         * caller here has one thread. setfsuid() answers with the previous id whatever
+         * happens: a second call with an impossible id reads back what is in effect. */
+        if (saved->n_groups < 0 || syscall(SYS_setgroups, 0, NULL) < 0) {
+                free(saved->groups);
+                saved->groups = NULL;
+                return -EPERM;
+        }
+        (void)syscall(SYS_setfsgid, gid);
+        (void)syscall(SYS_setfsuid, uid);
+        saved->active = true;
+        if ((uid_t)syscall(SYS_setfsuid, (uid_t)-1) != uid ||
+            (gid_t)syscall(SYS_setfsgid, (gid_t)-1) != gid) {
+                caps_fsid_leave(saved);
+                return -EPERM;
+        }
+        return 0;
+}
+
+void caps_fsid_leave(struct caps_fsid *saved)
+{
+        if (!saved->active)
+                return;
+        (void)syscall(SYS_setfsuid, 0);
+        (void)syscall(SYS_setfsgid, 0);
+        (void)syscall(SYS_setgroups, (size_t)saved->n_groups, saved->groups);
+        free(saved->groups);
+        *saved = (struct caps_fsid){};
 }

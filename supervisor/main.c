@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "policy/audit.h"
 #include "policy/profile.h"
+#include "supervisor/caps.h"
 #include "supervisor/cgroup.h"
 #include "supervisor/env.h"
 #include "supervisor/forward.h"
@@ -43,6 +44,7 @@ struct identity {
         uid_t uid;
         gid_t gid;
         bool userns;
+        bool via_sudo; /* root through sudo: the caller is SUDO_UID, and names paths as that user */
         char user[64];
         char home[PATH_MAX];
 };
@@ -100,9 +102,15 @@ static void resolve_identity(const struct run_options *o, struct identity *id)
                                 pw = getpwuid((uid_t)v);
                         if (!pw)
                                 fail("identity: --user %s: no such user", o->user);
+                        /* sudo lends root to run one's own agent, not someone else's */
+                        if (sudo_uid && (parse_u64(sudo_uid, &v) < 0 || v != pw->pw_uid))
+                                fail("identity: --user %s through sudo: only the invoking user "
+                                     "(SUDO_UID=%s) may be named", o->user, sudo_uid);
                         id->uid = pw->pw_uid;
                         id->gid = pw->pw_gid;
+                        id->via_sudo = sudo_uid != NULL;
                 } else if (sudo_uid) {
+                        id->via_sudo = true;
                         if (parse_u64(sudo_uid, &v) < 0 || v >= UINT_MAX)
                                 fail("identity: SUDO_UID=%s: not a uid", sudo_uid);
                         id->uid = (uid_t)v;
@@ -145,6 +153,36 @@ static void resolve_identity(const struct run_options *o, struct identity *id)
         size_t l = strlen(id->home);
         while (l > 1 && id->home[l - 1] == '/')
                 id->home[--l] = '\0';
+}
+
+/* The workspace is bound read-write: never the host's root (it would bring back every host
+ * socket: /run/user/UID/bus, the proxy's control socket) nor anything under the trees the
+ * sandbox builds afresh or keeps out. `ws` is canonical (realpath). */
+static bool workspace_allowed(const char *ws)
+{
+        static const char *const kept_out[] = { "/run", "/proc", "/sys", "/dev" };
+
+        if (strcmp(ws, "/") == 0)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(kept_out); i++) {
+                size_t l = strlen(kept_out[i]);
+                if (strncmp(ws, kept_out[i], l) == 0 && (ws[l] == '\0' || ws[l] == '/'))
+                        return false;
+        }
+        return true;
+}
+
+/* Through sudo, what the caller names (workspace, profile file, --audit-log, --proxy-socket) is
+ * opened with the caller's own reach: sudo lends root to build a sandbox, not to read, append
+ * to or connect to whatever root could. */
+static void as_caller_begin(const struct identity *id, struct caps_fsid *saved)
+{
+        int r;
+
+        *saved = (struct caps_fsid){};
+        if (id->via_sudo && (r = caps_fsid_enter(id->uid, id->gid, saved)) < 0)
+                fail("identity: act as uid %u on the filesystem: %s", (unsigned)id->uid,
+                     strerror(-r));
 }
 
 static int request_socket(uint16_t port, void *userdata)
@@ -360,12 +398,19 @@ int main(int argc, char **argv)
 
         /* 1. Who runs, where, under which profile; the seccomp program built up front. */
         resolve_identity(&o, &id);
-        if (!realpath(o.workspace ? o.workspace : ".", workspace))
-                fail("workspace: %s: %s", o.workspace ? o.workspace : ".", strerror(errno));
         {
                 const char *dir = getenv("QCLAW_PROFILES_DIR");
                 struct profile_vars vars = { .workspace = workspace, .home = id.home };
+                struct caps_fsid caller;
 
+                as_caller_begin(&id, &caller);
+                if (!realpath(o.workspace ? o.workspace : ".", workspace))
+                        fail("workspace: %s: %s", o.workspace ? o.workspace : ".",
+                             strerror(errno));
+                if (!workspace_allowed(workspace))
+                        fail("workspace: %s: refusing to bind it read-write (the host's root, "
+                             "or under /run, /proc, /sys or /dev: sockets and kernel "
+                             "interfaces the sandbox keeps out)", workspace);
                 r = profile_resolve_path(dir && *dir ? dir : QCLAW_DEFAULT_PROFILES_DIR,
                                          o.profile, &profile_path);
                 if (r < 0)
@@ -373,6 +418,7 @@ int main(int argc, char **argv)
                 r = profile_load(profile_path, &vars, &profile, err);
                 if (r < 0)
                         fail("profile: %s", err);
+                caps_fsid_leave(&caller);
         }
         S.session.profile = profile;
 #if QCLAW_HAVE_SANDBOX_FILTERS
@@ -454,7 +500,12 @@ int main(int argc, char **argv)
          * filesystem: the proxy's control connection, the audit log, v1 cgroups (whose `tasks`
          * files init joins itself in step 5). */
         if (profile->network == PROFILE_NETWORK_PROXY) {
+                struct caps_fsid caller = {};
+
+                if (strcmp(o.proxy_socket, QCLAW_DEFAULT_CONTROL_SOCKET) != 0)
+                        as_caller_begin(&id, &caller);
                 S.session.control_fd = control_connect(o.proxy_socket);
+                caps_fsid_leave(&caller);
                 if (S.session.control_fd < 0)
                         fail("attach to proxy failed: %s: %s (is qclaw-proxy running? start it "
                              "with: systemctl start qclaw-proxy)",
@@ -462,8 +513,12 @@ int main(int argc, char **argv)
         }
         {
                 struct audit_options ao = { .fsync = AUDIT_SYNC_CALLER };
+                struct caps_fsid caller = {};
 
+                if (o.audit_log_given)
+                        as_caller_begin(&id, &caller);
                 r = audit_log_open(o.audit_log, &ao, &S.session.audit);
+                caps_fsid_leave(&caller);
                 if (r < 0) {
                         if (o.audit_log_given || !id.userns)
                                 fail("audit log: %s: %s", o.audit_log, strerror(-r));

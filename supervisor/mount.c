@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/macro.h"
 #include "policy/profile.h"
+#include "supervisor/caps.h"
 
 /* The new root is built on a tmpfs mounted over /tmp (of our private copy of the host's
  * mounts): the host's paths stay reachable as they are, except /tmp, whose bind sources are
@@ -177,8 +178,9 @@ static int set_attrs(const char *dst, bool recursive, uint64_t attrs)
         return 0;
 }
 
-/* Bind the host's path (opened as src_fd, O_PATH|O_NOFOLLOW, before /tmp was covered; -1:
- * not on the host) at the same path in the new root. */
+/* Bind the host's path (opened as src_fd, O_PATH|O_NOFOLLOW, before /tmp was covered; -ENOENT:
+ * not on the host, skipped; another -errno: could not be opened, an error) at the same path in
+ * the new root. */
 static int do_bind(const char *path, int src_fd, bool ro, char *err, size_t errlen)
 {
         char src[64], dst[PATH_MAX], target[PATH_MAX];
@@ -189,6 +191,11 @@ static int do_bind(const char *path, int src_fd, bool ro, char *err, size_t errl
 
         if ((r = join(dst, sizeof(dst), NEW, path)) < 0)
                 return fail(r, err, errlen, step, path);
+        if (src_fd < 0 && src_fd != -ENOENT) {
+                snprintf(err, errlen, "%s %s: not reachable by the agent's user: %s", step, path,
+                         strerror(-src_fd));
+                return src_fd;
+        }
         if (src_fd < 0 || fstat(src_fd, &st) < 0) {
                 log_debug("%s %s: not on the host, skipped", step, path);
                 return 0;
@@ -368,10 +375,23 @@ int mount_setup_root(const struct profile *p, uid_t uid, gid_t gid, bool in_user
         src_fds = malloc(sizeof(int) * (n ? n : 1));
         if (!src_fds)
                 return fail(-ENOMEM, err, errlen, "mount plan", NULL);
-        for (size_t i = 0; i < n; i++)
-                src_fds[i] = plan[i].kind == MOUNT_READ_ONLY || plan[i].kind == MOUNT_READ_WRITE
-                                     ? open(plan[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC)
-                                     : -1;
+        /* Root mode: opened with the agent's filesystem identity (its uid and gid, no
+         * supplementary groups, as it will run), so that neither a profile nor a workspace
+         * lends it root's reach through directories its user cannot search. A source that is
+         * not there is skipped (-ENOENT); one that is there but out of the user's reach is an
+         * error. */
+        struct caps_fsid fsid = {};
+        if (!in_userns && (r = caps_fsid_enter(uid, gid, &fsid)) < 0)
+                return fail(r, err, errlen, "filesystem identity of the agent", NULL);
+        for (size_t i = 0; i < n; i++) {
+                src_fds[i] = -ENOENT;
+                if (plan[i].kind != MOUNT_READ_ONLY && plan[i].kind != MOUNT_READ_WRITE)
+                        continue;
+                src_fds[i] = open(plan[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (src_fds[i] < 0)
+                        src_fds[i] = errno == ENOTDIR ? -ENOENT : NEG_ERRNO();
+        }
+        caps_fsid_leave(&fsid);
 
         if (mount("tmpfs", NEW, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) {
                 r = fail(NEG_ERRNO(), err, errlen, "tmpfs", "(root)");

@@ -30,7 +30,42 @@ rc=0; err=$(env -u SUDO_UID "$Q" --profile offline --workspace "$WS" --audit-log
 check "root without SUDO_UID/--user refused with 125" [ "$rc" = 125 ]
 check "refusal names the identity step" grep -q '^qclaw-run: identity: ' <<<"$err"
 check "--user root refused" [ "$(status_of "$Q" --profile offline --user root --workspace "$WS" --audit-log "$T/audit.jsonl" -- true)" = 125 ]
-check "SUDO_UID is used when no --user" [ "$(SUDO_UID=$AGENT_UID SUDO_GID=$(id -g $AGENT_USER) "$Q" --profile offline --workspace "$WS" --audit-log "$T/audit.jsonl" -- id -u)" = "$AGENT_UID" ]
+# Through sudo the caller is SUDO_UID: what it names is opened with its reach, not root's.
+sudo_q() { SUDO_UID=$AGENT_UID SUDO_GID=$(id -g $AGENT_USER) "$Q" "$@"; }
+touch "$T/sudo-audit.jsonl" && chown "$AGENT_USER" "$T/sudo-audit.jsonl"
+check "SUDO_UID is used when no --user" [ "$(sudo_q --profile offline --workspace "$WS" --audit-log "$T/sudo-audit.jsonl" -- id -u)" = "$AGENT_UID" ]
+check "through sudo: session records go to the caller's --audit-log" \
+        grep -q '"event":"session_start"' "$T/sudo-audit.jsonl"
+rc=0; err=$(sudo_q --profile offline --workspace "$WS" --audit-log /etc/qclaw-sudo-probe.jsonl -- true 2>&1) || rc=$?
+check "through sudo: --audit-log where the caller cannot write refused with 125" [ "$rc" = 125 ]
+check "through sudo: ... and root did not create it" [ ! -e /etc/qclaw-sudo-probe.jsonl ]
+check "through sudo: ... the message names the audit log" \
+        grep -q '^qclaw-run: audit log: /etc/qclaw-sudo-probe.jsonl: Permission denied' <<<"$err"
+rm -f /etc/qclaw-sudo-probe.jsonl
+rc=0; err=$(sudo_q --user root --profile offline --workspace "$WS" --audit-log "$T/sudo-audit.jsonl" -- true 2>&1) || rc=$?
+check "through sudo: --user other than the caller refused with 125" [ "$rc" = 125 ]
+check "through sudo: ... the message says why" grep -q 'only the invoking user' <<<"$err"
+mkdir -m 0700 "$T/root-only"
+cp "$QCLAW_SRC_DIR/profiles/offline.json" "$T/root-only/mine.json"
+rc=0; err=$(sudo_q --profile "$T/root-only/mine.json" --workspace "$WS" --audit-log "$T/sudo-audit.jsonl" -- true 2>&1) || rc=$?
+check "through sudo: a profile file the caller cannot read refused with 125" [ "$rc" = 125 ]
+check "through sudo: ... the message names the profile" grep -q "^qclaw-run: profile: .*Permission denied" <<<"$err"
+check "as root (no sudo) the same profile file loads" \
+        [ "$(status_of "$Q" --profile "$T/root-only/mine.json" --user "$AGENT_USER" --workspace "$WS" --audit-log "$T/audit.jsonl" -- true)" = 0 ]
+for w in / /run /dev/shm /proc; do
+        rc=0; err=$("$Q" --profile offline --user "$AGENT_USER" --workspace "$w" --audit-log "$T/audit.jsonl" -- true 2>&1) || rc=$?
+        check "workspace $w refused with 125" [ "$rc" = 125 ]
+        check "workspace $w: the message names the step" grep -q "^qclaw-run: workspace: $w: refusing" <<<"$err"
+done
+check "an ordinary workspace still works" \
+        [ "$(mkdir -p "$T/runx" && chown "$AGENT_USER" "$T/runx" && status_of "$Q" --profile offline --user "$AGENT_USER" --workspace "$T/runx" --audit-log "$T/audit.jsonl" -- true)" = 0 ]
+# Bind sources are opened with the agent's identity: no reach through a directory it cannot search.
+mkdir -p "$T/root-only/shared" && chmod 0755 "$T/root-only/shared" && echo secret >"$T/root-only/shared/f"
+rc=0; err=$("$Q" --profile offline --user "$AGENT_USER" --workspace "$T/root-only/shared" --audit-log "$T/audit.jsonl" -- cat "$T/root-only/shared/f" 2>&1) || rc=$?
+check "workspace behind a directory the agent's user cannot search refused with 125" [ "$rc" = 125 ]
+check "... the message names the step and the path" \
+        grep -q "^qclaw-run: filesystem: read_write $T/root-only/shared: not reachable by the agent's user: Permission denied" <<<"$err"
+check "... and nothing of it was printed" not grep -q secret <<<"$err"
 
 # --- process ---
 out=$(run_q offline sh -c 'id -u; grep -E "^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):" /proc/self/status; ls -d /proc/[0-9]* | wc -l; cat /proc/sys/kernel/hostname')
