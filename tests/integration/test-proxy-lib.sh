@@ -141,11 +141,14 @@ start_proxy() {
 # pc ARGS...: curl the proxy as the coder client; prints body, status in $T/status, headers in
 # $T/headers
 pc() {
+        local rc=0
         curl -sS -o "$T/body" -D "$T/headers" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
-                -H 'Content-Type: application/json' "$@" >"$T/status" || true
+                -H 'Content-Type: application/json' "$@" >"$T/status" || rc=$?
+        echo "$rc" >"$T/curl_rc"
         cat "$T/body"
 }
 status() { cat "$T/status"; }
+curl_rc() { cat "$T/curl_rc"; } # the last pc's curl exit status (28: timed out)
 header() { # header NAME: value of a response header (lowercase match)
         tr -d '\r' <"$T/headers" | awk -v n="$(echo "$1" | tr A-Z a-z)" \
                 'BEGIN{FS=": "} tolower($1)==n {print substr($0, length($1)+3)}' | tail -1

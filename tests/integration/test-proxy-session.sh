@@ -55,15 +55,21 @@ code=$(curl -sS -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H
 t "session listener: coder's token ignored, profile stays small (403)" eq "$code" 403
 b=$(curl -sS "$SURL/v1/models")
 t "session listener: models of the session profile" eq "$(jq -c '[.data[].id]' <<<"$b")" '["gpt-4o-mini"]'
+# an allowed request carrying credentials of its own: it goes upstream, they do not
+code=$(curl -sS -o "$T/b" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H "x-api-key: $TOKEN" \
+        "$SURL/v1/chat/completions" -d "$(chat gpt-4o-mini 'with creds')")
+t "session listener: request with agent credentials served (200)" eq "$code" 200
 last=$(curl -s "$MOCK_URL/_mock/last")
+t "session: that request is the one upstream saw" contains "$last" "with creds"
 t "session: agent headers not forwarded" lacks "$last" "$TOKEN"
-t "egress carries the session id" eq "$(grep '"event":"egress"' "$T/audit.jsonl" | jq -r .session)" s-test1
+t "session: the provider's key went instead" contains "$last" "Bearer $OPENAI_KEY"
+t "egress carries the session id" eq "$(grep '"event":"egress"' "$T/audit.jsonl" | jq -r .session | sort -u)" s-test1
 
 st=$(python3 "$T/attach.py" "$CTL" -status x x)
 t "status: ok" eq "$(jq -r .ok <<<"$st")" true
 t "status: session listed" eq "$(jq -r '.status.sessions[0].session + " " + .status.sessions[0].profile' <<<"$st")" "s-test1 small"
-t "status: session request count" eq "$(jq -r '.status.sessions[0].requests' <<<"$st")" 3
-t "status: totals" eq "$(jq -r '[.status.egress_total, .status.denied_total] | join(" ")' <<<"$st")" "1 1"
+t "status: session request count" eq "$(jq -r '.status.sessions[0].requests' <<<"$st")" 4
+t "status: totals" eq "$(jq -r '[.status.egress_total, .status.denied_total] | join(" ")' <<<"$st")" "2 1"
 t "status: hashes" eq "$(jq -r '.status.config_hash | length' <<<"$st")" 64
 
 # a second attach with the same id is refused; an unknown profile is refused

@@ -70,7 +70,8 @@ t "translated stream reset: error event" contains "$b" '"error":{'
 b=$(pc -N "$PROXY_URL/v1/chat/completions" -d "$(chat gpt-4o 'fail:reset' ',"stream":true')")
 t "passthrough stream reset: error event" contains "$b" '"error":{'
 b=$(pc -N "$PROXY_URL/v1/messages" -d "$(anth 'fail:garbage' ',"stream":true')")
-t "garbage /v1/messages stream: answered" test -n "$(status)"
+t "garbage /v1/messages stream: answered and ended" eq "$(status)/$(curl_rc)" 200/0
+t "garbage /v1/messages stream: an error event" contains "$b" 'event: error'
 b=$(pc "$PROXY_URL/v1/chat/completions" -d "$(chat claude-sonnet-4-5 'fail:500')")
 t "upstream 500 translated" eq "$(status)" 500
 b=$(pc "$PROXY_URL/v1/messages" -d "$(anth 'fail:429')")
