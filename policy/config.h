@@ -23,7 +23,7 @@ struct provider {
         char *api_key;             /* NULL when none is configured (e.g. Ollama) */
         struct strv models;        /* globs over the provider's own model ids */
         uint64_t default_max_tokens; /* anthropic: used when the caller sends none (4096) */
-        uint64_t timeout_ms;       /* whole-request upstream timeout, default 600000 */
+        uint64_t timeout_ms; /* upstream: a whole request, or a stream's longest silence; 600000 */
 };
 
 struct client {

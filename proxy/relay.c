@@ -492,7 +492,13 @@ static int transfer_start(struct request *req)
         curl_easy_setopt(h, CURLOPT_WRITEDATA, req);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, req);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)req->mr.provider->timeout_ms);
+        /* Non-streaming: timeout_ms bounds the whole request. A stream may rightly run for
+         * longer (long reasoning, large outputs), so it is bounded by silence instead: no byte
+         * from upstream for timeout_ms (in curl's whole seconds) ends it. */
+        uint64_t tmo = req->mr.provider->timeout_ms;
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->stream ? 0L : (long)tmo);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, req->stream ? 1L : 0L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req->stream ? (long)((tmo + 999) / 1000) : 0L);
         return upstream_start(h);
 }
 

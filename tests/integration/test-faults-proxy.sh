@@ -23,7 +23,11 @@ M=http://127.0.0.1:$MPORT
 UPSTREAM_TIMEOUT_MS=3000 write_config "$M" "$M"
 # a third provider for the large-stream client: the big mock
 sed -i "s|\"other\":|\"big\":{\"type\":\"openai\",\"base_url\":\"$BIG/v1\",\"models\":[\"big-*\"]},\"other\":|" "$T/proxy.json"
-profile coder '["oa/*","an/*","big/*"]'
+# a fourth whose streams last ~5 s, longer than timeout_ms, with a chunk every 0.5 s
+start_mock long --chunks 10 --delay-ms 500
+SLOWSTREAM=$MOCK_URL
+sed -i "s|\"other\":|\"long\":{\"type\":\"openai\",\"base_url\":\"$MOCK_URL/v1\",\"models\":[\"long-*\"],\"timeout_ms\":3000},\"other\":|" "$T/proxy.json"
+profile coder '["oa/*","an/*","big/*","long/*"]'
 start_proxy
 A="Authorization: Bearer $TOKEN"
 stats() { curl -s "$1/_mock/stats" | jq .requests; }
@@ -43,7 +47,9 @@ upstream_conns() { ss -Htnp state established | grep -c "pid=$PROXY_PID," | tr -
 other_fds() {
         local all up
         all=$(ls "/proc/$PROXY_PID/fd" | wc -l)
-        up=$(ss -Htnp state established "( dport = :$MPORT or dport = :${BIG##*:} )" | grep -c "pid=$PROXY_PID," || true)
+        up=$(ss -Htnp state established \
+                "( dport = :$MPORT or dport = :${BIG##*:} or dport = :${SLOWSTREAM##*:} )" |
+                grep -c "pid=$PROXY_PID," || true)
         echo $((all - up))
 }
 alive_and_serving
@@ -60,6 +66,12 @@ t "upstream hang on /v1/messages: 504 Anthropic shape" eq "$(status)/$(jq -r .ty
 b=$(pc -N --max-time 20 "$PROXY_URL/v1/chat/completions" -d "$(chat claude-sonnet-4-5 'fail:hang' ',"stream":true')")
 t "upstream hang, translated stream: 504 before any event" eq "$(status)" 504
 t "upstream hang: no upstream connection left behind" wait_for 10 eval '[ "$(ss -Htn state established "( dport = :$MPORT )" | wc -l)" -le "$(upstream_conns)" ]'
+# a stream that outlasts timeout_ms but never falls silent for that long is not cut
+b=$(pc -N --max-time 30 "$PROXY_URL/v1/chat/completions" \
+        -d "$(chat long-1 'this reply is streamed slowly over several seconds' ',"stream":true')")
+t "stream of ~5 s with timeout_ms 3 s: complete (200, ended by [DONE])" \
+        eq "$(status)/$(curl_rc)/$(grep -c '^data: \[DONE\]' <<<"$b")" 200/0/1
+t "stream of ~5 s with timeout_ms 3 s: no error event" lacks "$b" '"error":{'
 # slow first byte (500 ms) within the timeout: a normal answer
 b=$(pc "$PROXY_URL/v1/messages" -d "$(anth 'fail:slow')")
 t "upstream slow: 200 and the answer" eq "$(status)/$(jq -r '.content[0].text' <<<"$b")" "200/echo: fail:slow"
