@@ -15,6 +15,7 @@
 #include "policy/json-pos.h"
 #include "policy/model.h"
 #include "policy/profile.h"
+#include "policy/provider-tools.h"
 #include "policy/sha256.h"
 
 #define PLACEHOLDER_WORKSPACE "/workspace"
@@ -27,7 +28,7 @@
 #define PROFILE_DIR_FILES_MAX 1024
 
 static const char *const top_keys[] = { "qclaw_profile", "name", "description", "models",
-                                        "limits", "sandbox", NULL };
+                                        "provider_tools", "limits", "sandbox", NULL };
 static const char *const limits_keys[] = { "requests_per_minute", "tokens_per_day",
                                            "max_concurrent_requests", "max_request_bytes", NULL };
 static const char *const sandbox_keys[] = { "network", "publish", "filesystem", "seccomp",
@@ -120,6 +121,31 @@ static int item_glob(struct jctx *c, const char *path, const char *s, const void
         }
         *ret = strdup(s);
         return *ret ? 0 : jctx_error(c, path, false, "out of memory");
+}
+
+/* A provider-side tool name: the item is a copy of it, or an error listing the known ones. */
+static int item_provider_tool(struct jctx *c, const char *path, const char *s,
+                              const void *userdata, char **ret)
+{
+        if (provider_tool_from_name(s) < 0) {
+                char q[96];
+                jctx_quote(q, sizeof(q), s, 64);
+                return jctx_error(c, path, false,
+                                  "\"%s\": unknown provider tool %s (known: web_search, "
+                                  "web_fetch, mcp)", jpath_leaf(path), q);
+        }
+        *ret = strdup(s);
+        return *ret ? 0 : jctx_error(c, path, false, "out of memory");
+}
+
+static int parse_provider_tools(struct jctx *c, const json_t *root, struct profile *p)
+{
+        struct strv names = {};
+        int r = get_string_list(c, root, "", "provider_tools", item_provider_tool, NULL, &names);
+        for (size_t i = 0; r >= 0 && i < names.n; i++)
+                p->provider_tools |= 1u << provider_tool_from_name(names.items[i]);
+        strv_done(&names);
+        return r;
 }
 
 static int expand_path(struct jctx *c, const char *path, const char *in,
@@ -505,7 +531,8 @@ static int profile_from_json(struct jctx *c, const json_t *root, const struct pr
         p->limits.max_request_bytes = 8u << 20;
         p->network = PROFILE_NETWORK_PROXY;
         if ((r = get_string_list(c, root, "", "models", item_glob, NULL, &p->models)) < 0 ||
-            (r = parse_limits(c, root, p)) < 0 || (r = parse_sandbox(c, root, vars, p)) < 0)
+            (r = parse_provider_tools(c, root, p)) < 0 || (r = parse_limits(c, root, p)) < 0 ||
+            (r = parse_sandbox(c, root, vars, p)) < 0)
                 return r;
         return 0;
 }

@@ -56,6 +56,7 @@ struct profile {
         char *name;
         char *description; /* may be "" */
         struct strv models;        /* globs over "provider/model" */
+        unsigned provider_tools;   /* bit (1 << enum provider_tool) per provider-side tool allowed */
         struct profile_limits limits;
         enum profile_network network;
         uint16_t *publish;         /* ports */

@@ -49,6 +49,8 @@ static const struct {
                                 false, "Missing or invalid proxy token" },
         [API_ERR_MODEL_NOT_ALLOWED] = { API_ERROR_PERMISSION, 403, NULL, "model_not_allowed", true,
                                         "This model is not allowed for this agent" },
+        [API_ERR_TOOL_NOT_ALLOWED] = { API_ERROR_PERMISSION, 403, NULL, "tool_not_allowed", true,
+                                       "This provider-side tool is not allowed for this agent" },
         [API_ERR_MODEL_NOT_FOUND] = { API_ERROR_NOT_FOUND, 404, NULL, "model_not_found", false,
                                       "The model does not exist" },
         [API_ERR_BUDGET] = { API_ERROR_QUOTA, 429, NULL, "insufficient_quota", true,

@@ -58,6 +58,7 @@ struct api_error {
 enum api_error_case {
         API_ERR_BAD_TOKEN,         /* 401 invalid_request_error / invalid_api_key */
         API_ERR_MODEL_NOT_ALLOWED, /* 403 permission_error / model_not_allowed, no_retry */
+        API_ERR_TOOL_NOT_ALLOWED,  /* 403 permission_error / tool_not_allowed, no_retry */
         API_ERR_MODEL_NOT_FOUND,   /* 404 invalid_request_error / model_not_found */
         API_ERR_BUDGET,            /* 429 insufficient_quota / insufficient_quota, no_retry */
         API_ERR_RATE_REQUESTS,     /* 429 requests / rate_limit_exceeded (+ retry-after) */

@@ -15,6 +15,7 @@
 #include "common/json-util.h"
 #include "common/log.h"
 #include "common/time-util.h"
+#include "policy/provider-tools.h"
 #include "proxy/jscan.h"
 #include "proxy/relay.h"
 #include "proxy/request.h"
@@ -445,11 +446,18 @@ static bool request_start(struct request *req, const char *url, const char *meth
         return true;
 }
 
-/* The members of a request body the proxy decides on (proxy/relay.c reads the same). */
+/* The members of a request body the proxy decides on (proxy/relay.c reads the same): the
+ * model, streaming, and what says which provider-side tools it uses (policy/provider-tools.h).
+ * Duplicates among these are refused, a duplicated tool "type" too. */
+static const struct jscan_keep keep_none[] = { { NULL, NULL } };
+static const struct jscan_keep keep_tool_type[] = { { "type", NULL }, { NULL, NULL } };
 static const struct jscan_keep keep_request[] = {
         { "model", NULL },
         { "stream", NULL },
         { "stream_options", NULL },
+        { "tools", keep_tool_type },
+        { "mcp_servers", keep_none },
+        { "web_search_options", keep_none },
         { NULL, NULL },
 };
 
@@ -499,6 +507,14 @@ static void request_process(struct request *req)
                 return;
         default:
                 deny_case(req, "bad_request", API_ERR_BAD_REQUEST, "Invalid model name.", -1);
+                return;
+        }
+        int tool = provider_tools_first_denied(provider_tools_used(j),
+                                               req->profile->provider_tools);
+        if (tool >= 0) {
+                snprintf(msg, sizeof(msg), "The provider-side tool `%s` is not allowed for "
+                         "profile %s.", provider_tool_name(tool), req->profile->name);
+                deny_case(req, "tool_not_allowed", API_ERR_TOOL_NOT_ALLOWED, msg, -1);
                 return;
         }
         if (req->route != ROUTE_CHAT && req->route != ROUTE_MESSAGES &&

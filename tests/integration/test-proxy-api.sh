@@ -10,6 +10,13 @@ start_mock oa --require-key "$OPENAI_KEY"
 OA=$MOCK_URL
 start_mock an --require-key "$ANTH_KEY"
 AN=$MOCK_URL
+# coder may use the provider's web search, and no other provider-side tool
+mkdir -p "$T/profiles"
+cat >"$T/profiles/coder.json" <<'EOP'
+{"qclaw_profile":1,"name":"coder","description":"test","models":["oa/*","an/*"],
+ "provider_tools":["web_search"],
+ "limits":{"requests_per_minute":10000,"max_request_bytes":65536},"sandbox":{"network":"proxy"}}
+EOP
 write_config "$OA" "$AN"
 start_proxy
 
@@ -152,6 +159,35 @@ t "bad JSON: 400" eq "$(status)" 400
 b=$(pc "$PROXY_URL/v1/nope" -d '{}')
 t "unknown endpoint: 404" eq "$(status)" 404
 
+# --- provider-side tools: the provider reaching a third party for the agent ---
+stats() { curl -s "$1/_mock/stats" | jq .requests; }
+up_an=$(stats "$AN"); up_oa=$(stats "$OA")
+msg() { printf '{"model":"claude-sonnet-4-5","max_tokens":20,"messages":[{"role":"user","content":"hi"}]%s}' "$1"; }
+b=$(pc "$PROXY_URL/v1/messages" -d "$(msg ',"tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]')")
+t "web_fetch tool on /v1/messages: 403 permission_error (Anthropic shape)" \
+        eq "$(status)/$(jq -r .type <<<"$b")/$(jq -r .error.type <<<"$b")" 403/error/permission_error
+t "web_fetch: x-should-retry false" eq "$(header x-should-retry)" false
+t "web_fetch: the message names the tool and the profile" \
+        contains "$(jq -r .error.message <<<"$b")" "tool \`web_fetch\` is not allowed for profile coder"
+b=$(pc "$PROXY_URL/v1/messages" -d "$(msg ',"mcp_servers":[{"type":"url","url":"https://attacker.example/mcp","name":"x"}]')")
+t "mcp_servers on /v1/messages: 403" eq "$(status)" 403
+b=$(pc "$PROXY_URL/v1/responses" -d '{"model":"gpt-4o","input":"hi","tools":[{"type":"mcp","server_label":"x","server_url":"https://attacker.example/mcp"}]}')
+t "mcp tool on /v1/responses: 403 tool_not_allowed (OpenAI shape)" \
+        eq "$(status)/$(jq -r .error.code <<<"$b")" 403/tool_not_allowed
+b=$(curl -sS -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $TOKEN2" "$PROXY_URL/v1/chat/completions" \
+        -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}],"web_search_options":{}}')
+t "web_search_options for a profile without web_search: 403" eq "$b/$(jq -r .error.code "$T/body")" 403/tool_not_allowed
+b=$(pc "$PROXY_URL/v1/messages" -d "$(msg ',"tools":[{"type":"function","type":"web_fetch_20250910","name":"f"}]')")
+t "a tool with two \"type\" members: 400" eq "$(status)" 400
+t "provider-side tools refused: nothing reached either upstream" eq "$(stats "$AN")/$(stats "$OA")" "$up_an/$up_oa"
+t "provider-side tools refused: deny records say why" \
+        eq "$(grep -c '"event":"deny".*"reason":"tool_not_allowed"' "$T/audit.jsonl")" 4
+b=$(pc "$PROXY_URL/v1/messages" -d "$(msg ',"tools":[{"type":"web_search_20250305","name":"web_search","max_uses":1}]')"); sent
+t "web_search tool for a profile that allows it: 200" eq "$(status)" 200
+t "web_search tool: forwarded as sent" contains "$(curl -s "$AN/_mock/last")" "web_search_20250305"
+b=$(pc "$PROXY_URL/v1/messages" -d "$(msg ',"tools":[{"name":"get_weather","input_schema":{"type":"object"}}]')"); sent
+t "a client tool is no provider-side tool: 200" eq "$(status)" 200
+
 # --- upstream failures ---
 b=$(pc "$PROXY_URL/v1/chat/completions" -d "$(chat gpt-4o 'fail:500')"); sent
 t "upstream 500: 500 in OpenAI shape" eq "$(status)/$(jq -r '.error|type' <<<"$b")" 500/object
@@ -177,7 +213,7 @@ t "native messages stream reset: event: error" contains "$b" "event: error"
 # --- audit ---
 t "egress records: one per request that left" eq "$(count_events egress)" "$expected_egress"
 t "egress_done records match" eq "$(count_events egress_done)" "$expected_egress"
-t "deny records written, one per refusal" eq "$(count_events deny)" 15
+t "deny records written, one per refusal" eq "$(count_events deny)" 20
 t "config record at start" eq "$(count_events config)" 1
 log=$(cat "$T/audit.jsonl")
 t "audit: no client token" lacks "$log" "$TOKEN"
