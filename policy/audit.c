@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "common/json-util.h"
@@ -109,6 +110,16 @@ int audit_log_open(const char *path, const struct audit_options *opts, struct au
                 return r;
         }
         *ret = log;
+        return 0;
+}
+
+int audit_log_space(struct audit_log *log, uint64_t *ret_bytes)
+{
+        struct statvfs sv;
+
+        if (!log || fstatvfs(log->fd, &sv) < 0)
+                return log ? NEG_ERRNO() : -EBADF;
+        *ret_bytes = (uint64_t)(geteuid() == 0 ? sv.f_bfree : sv.f_bavail) * sv.f_frsize;
         return 0;
 }
 

@@ -36,6 +36,9 @@ struct audit_log;
 /* Open (create 0640 if missing) for appending. 0 or -errno. */
 int audit_log_open(const char *path, const struct audit_options *opts, struct audit_log **ret);
 struct audit_log *audit_log_close(struct audit_log *log);
+/* Bytes the log's file system has free for this process (root may use the reserved blocks):
+ * for readiness checks. 0 or -errno. */
+int audit_log_space(struct audit_log *log, uint64_t *ret_bytes);
 
 /* Append one record. `fields` is an object holding "event" and the event's fields (no seq, ts,
  * prev or hash: those are added, seq/ts first, prev/hash last). One write(2) under flock.

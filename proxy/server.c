@@ -415,7 +415,11 @@ static bool request_start(struct request *req, const char *url, const char *meth
                 return false;
         }
         if (req->route == ROUTE_READYZ) {
-                bool ok = P.ready && !P.draining && P.audit;
+                /* ready: config loaded, not draining, and an audit record still fits (no
+                 * request leaves unlogged, so a full log file system is not ready) */
+                uint64_t space = 0;
+                bool ok = P.ready && !P.draining && P.audit &&
+                          audit_log_space(P.audit, &space) == 0 && space >= AUDIT_LINE_MAX;
                 respond_text(req, ok ? 200 : 503,
                              ok ? "{\"status\":\"ready\"}" : "{\"status\":\"not ready\"}");
                 return false;

@@ -389,8 +389,11 @@ ns() { nsenter -t "$PROXY_PID" -m -- "$@"; }
 t "audit log on the small tmpfs" eq "$(ns findmnt -no FSTYPE "$T/afs")" tmpfs
 t "host mount table untouched" eval "! findmnt '$T/afs' >/dev/null"
 t "disk full: serving before" alive_and_serving
+t "disk full: ready before" eq "$(curl -s -o /dev/null -w '%{http_code}' "$PROXY_URL/readyz")" 200
 ns sh -c "cat /dev/zero >'$T/afs/fill' 2>/dev/null" || true
 t "disk full: no space left" eq "$(ns df --output=avail "$T/afs" | tail -1 | tr -d ' ')" 0
+t "disk full: /readyz 503 (no audit record can be written), /healthz still 200" \
+        eq "$(curl -s -o /dev/null -w '%{http_code}' "$PROXY_URL/readyz")/$(curl -s -o /dev/null -w '%{http_code}' "$PROXY_URL/healthz")" 503/200
 # The log's last page may still have room: requests pass (and are logged) until a record no
 # longer fits; from then on every request is refused.
 passed=0 code=200
@@ -416,6 +419,7 @@ t "disk full: proxy alive" kill -0 "$PROXY_PID"
 t "disk full: the chain on disk still verifies" ns "$ADMIN" verify "$T/afs/audit.jsonl"
 ns rm -f "$T/afs/fill"
 t "space back: service resumes" alive_and_serving
+t "space back: ready again" eq "$(curl -s -o /dev/null -w '%{http_code}' "$PROXY_URL/readyz")" 200
 t "space back: reached the upstream" eq "$(stats "$M")" "$((up + 1))"
 t "space back: the audit chain verifies" ns "$ADMIN" verify "$T/afs/audit.jsonl"
 echo "# disk full: $passed request(s) fitted in the log's last page, then 503"
