@@ -532,9 +532,11 @@ int main(int argc, char **argv)
                 fail("cgroup: %s", strerror(-r));
         if (note[0]) {
                 if (id.userns)
-                        log_info("cgroup: %s; rlimits only", note);
+                        log_info("cgroup: %s; pids_max held by RLIMIT_NPROC, tmpfs sized by "
+                                 "memory_max, no memory limit beyond that", note);
                 else
-                        log_warn("cgroup: %s; rlimits only", note);
+                        log_warn("cgroup: %s; tmpfs sized by memory_max, no memory or pids "
+                                 "limit beyond that", note);
         }
         {
                 int fds[ELEMENTSOF(S.cgroup->v1_tasks_fd)], n = 0;

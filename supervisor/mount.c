@@ -229,9 +229,22 @@ static int do_bind(const char *path, int src_fd, bool ro, char *err, size_t errl
         return 0;
 }
 
-static int do_tmpfs(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+/* A tmpfs can hold at most `size` bytes (0: the kernel's default, half of RAM): with
+ * memory_max set, each is bounded by it, so filling /tmp, $HOME and /dev/shm cannot take the
+ * host's memory where no cgroup charges it (tmpfs pages are charged to the writer's cgroup when
+ * there is one). */
+static void tmpfs_size_opt(char *buf, size_t len, uint64_t size)
 {
-        char dst[PATH_MAX], opts[128];
+        if (size)
+                snprintf(buf, len, ",size=%llu", (unsigned long long)size);
+        else
+                buf[0] = '\0';
+}
+
+static int do_tmpfs(const char *path, uid_t uid, gid_t gid, uint64_t size, char *err,
+                    size_t errlen)
+{
+        char dst[PATH_MAX], opts[128], sz[32];
         bool sticky = strcmp(path, "/tmp") == 0 || strcmp(path, "/var/tmp") == 0 ||
                       strcmp(path, "/dev/shm") == 0;
         int r;
@@ -245,10 +258,11 @@ static int do_tmpfs(const char *path, uid_t uid, gid_t gid, char *err, size_t er
                           strerror(-r));
                 return 0;
         }
-        snprintf(opts, sizeof(opts), "mode=%s,uid=%u,gid=%u", sticky ? "1777" : "0700",
-                 (unsigned)(sticky ? 0 : uid), (unsigned)(sticky ? 0 : gid));
+        tmpfs_size_opt(sz, sizeof(sz), size);
+        snprintf(opts, sizeof(opts), "mode=%s,uid=%u,gid=%u%s", sticky ? "1777" : "0700",
+                 (unsigned)(sticky ? 0 : uid), (unsigned)(sticky ? 0 : gid), sz);
         if (sticky)
-                snprintf(opts, sizeof(opts), "mode=1777");
+                snprintf(opts, sizeof(opts), "mode=1777%s", sz);
         if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
                 return fail(NEG_ERRNO(), err, errlen, "tmpfs", path);
         return 0;
@@ -283,7 +297,7 @@ static int do_hide(const char *path, char *err, size_t errlen)
         return 0;
 }
 
-static int setup_dev(bool in_userns, char *err, size_t errlen)
+static int setup_dev(bool in_userns, uint64_t shm_size, char *err, size_t errlen)
 {
         static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
         static const char *const links[][2] = {
@@ -352,7 +366,10 @@ static int setup_dev(bool in_userns, char *err, size_t errlen)
                   in_userns ? "newinstance,ptmxmode=0666,mode=620"
                             : "newinstance,ptmxmode=0666,mode=620,gid=5") < 0)
                 return fail(NEG_ERRNO(), err, errlen, "dev", "/dev/pts");
-        if (mount("tmpfs", NEW "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+        char sz[32], shm_opts[48];
+        tmpfs_size_opt(sz, sizeof(sz), shm_size);
+        snprintf(shm_opts, sizeof(shm_opts), "mode=1777%s", sz);
+        if (mount("tmpfs", NEW "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, shm_opts) < 0)
                 return fail(NEG_ERRNO(), err, errlen, "dev", "/dev/shm");
         return 0;
 }
@@ -405,7 +422,7 @@ int mount_setup_root(const struct profile *p, uid_t uid, gid_t gid, bool in_user
                                     err, errlen);
                         break;
                 case MOUNT_TMPFS:
-                        r = do_tmpfs(plan[i].path, uid, gid, err, errlen);
+                        r = do_tmpfs(plan[i].path, uid, gid, p->memory_max, err, errlen);
                         break;
                 case MOUNT_HIDE:
                         r = do_hide(plan[i].path, err, errlen);
@@ -425,7 +442,7 @@ out:
                 return fail(r, err, errlen, "proc", "/proc");
         if (mount("proc", NEW "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
                 return fail(NEG_ERRNO(), err, errlen, "proc", "/proc");
-        if ((r = setup_dev(in_userns, err, errlen)) < 0)
+        if ((r = setup_dev(in_userns, p->memory_max, err, errlen)) < 0)
                 return r;
 
         /* The root tmpfs itself: read-only (mount points are made, nothing else goes there). */

@@ -158,12 +158,21 @@ static int expect(int sock, enum sbx_msg_type type)
         return m.type == type ? 0 : -EBADMSG;
 }
 
-static int set_rlimits(const struct profile *p)
+static int set_rlimits(const struct profile *p, bool userns)
 {
         struct rlimit core = { 0, 0 };
 
         if (setrlimit(RLIMIT_CORE, &core) < 0)
                 return NEG_ERRNO();
+        /* In a user namespace RLIMIT_NPROC counts the agent's uid in that namespace: the
+         * sandbox's own processes, so pids_max holds without a cgroup (an unprivileged user
+         * rarely has one to give). In root mode it would count the user's processes on the
+         * whole host: there the cgroup does it. */
+        if (userns && p->pids_max) {
+                struct rlimit np = { p->pids_max, p->pids_max };
+                if (setrlimit(RLIMIT_NPROC, &np) < 0)
+                        return NEG_ERRNO();
+        }
         if (p->nofile) {
                 struct rlimit nf = { p->nofile, p->nofile };
                 if (setrlimit(RLIMIT_NOFILE, &nf) < 0)
@@ -347,7 +356,7 @@ _noreturn_ static void sandbox_init_main(const struct sandbox_config *c, int soc
         }
         if (unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(sock, -errno, "cgroup namespace: %s", strerror(errno));
-        r = set_rlimits(c->profile);
+        r = set_rlimits(c->profile, c->userns);
         if (r < 0)
                 child_fail(sock, r, "rlimits: %s", strerror(-(r)));
 

@@ -34,6 +34,21 @@ check "unprivileged: session records" grep -q '"mode":"userns"' "$WS/audit.jsonl
 rc=0; err=$(as_user "$T/qclaw-run" --profile offline --user root -- true 2>&1) || rc=$?
 check "unprivileged: --user refused with 125" [ "$rc" = 125 ]
 
+# resources without a cgroup (an ordinary user seldom has one): pids_max by RLIMIT_NPROC in
+# the user namespace, each tmpfs bounded by memory_max
+lim=$(write_profile limited '{"network": "none", "resources": {"memory_max": "64M", "pids_max": 24},
+  "filesystem": {"read_only": ["/usr", "/etc", "/bin", "/lib", "/lib64"],
+                 "read_write": ["$WORKSPACE"], "tmpfs": ["/tmp", "$HOME"]}}')
+# (builtins only while the bomb holds every slot: set -- counts, kill -1 ends it)
+out=$(uq "$lim" sh -c '(for i in $(seq 100); do sleep 30 & done) 2>/dev/null
+  set -- /proc/[0-9]*; echo $#; kill -9 -1; n=0
+  while set -- /proc/[0-9]*; [ $# -gt 3 ] && [ $n -lt 100000 ]; do n=$((n + 1)); done
+  df -k /tmp /dev/shm | sed 1d | awk "{print \$2}"' 2>/dev/null)
+check "unprivileged: fork bomb held at pids_max without a cgroup ($(sed -n 1p <<<"$out") processes)" \
+        [ "$(sed -n 1p <<<"$out")" -le 26 ]
+check "unprivileged: /tmp bounded by memory_max" [ "$(sed -n 2p <<<"$out")" = 65536 ]
+check "unprivileged: /dev/shm bounded by memory_max" [ "$(sed -n 3p <<<"$out")" = 65536 ]
+
 # proxy mode as the user (the proxy's control_users names them)
 start_proxy
 out=$(uq demo sh -c 'curl -s -m 5 -o /dev/null -w "%{http_code}\n" http://127.0.0.1:32125/healthz' 2>/dev/null || true)
