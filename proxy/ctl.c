@@ -27,6 +27,7 @@ struct ctl_conn {
         uid_t uid;
         pid_t peer_pid;
         bool denied; /* peer not allowed: its first message gets "permission denied", then EOF */
+        unsigned records; /* op "record" messages received (bounded) */
 };
 
 static struct loop_source ctl_listen = { .fd = -1 };
@@ -177,6 +178,52 @@ static int op_status(struct ctl_conn *c)
         return j ? control_send(c->src.fd, j, NULL, 0) : -ENOMEM;
 }
 
+/* A supervisor without an audit log of its own (qclaw-run as an ordinary user cannot write the
+ * shared one) hands its session records to the proxy on the session's control connection:
+ * {"op":"record","record":{"event":"session_start"|"violation"|"session_end",...}}, no reply.
+ * The proxy writes them into the chain as that supervisor's account: under the attached
+ * session's own id and profile (whatever the record says), stamped with the peer's uid and
+ * pid, at most CTL_RECORDS_MAX per session. Other events are refused. */
+#define CTL_RECORDS_MAX 4096
+
+static int op_record(struct ctl_conn *c, json_t *msg)
+{
+        static const char *const events[] = { "session_start", "violation", "session_end" };
+        json_t *rec = json_object_get(msg, "record");
+        const char *ev = json_get_str(rec, "event", "");
+        bool known = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(events); i++)
+                known = known || strcmp(ev, events[i]) == 0;
+        if (!c->session || !json_is_object(rec) || !known) {
+                log_warn("control connection (pid %d): record refused (%s)", (int)c->peer_pid,
+                         !c->session ? "no session attached" : "not a session record");
+                return -EINVAL; /* the connection is closed: a confused or hostile peer */
+        }
+        if (c->records >= CTL_RECORDS_MAX) {
+                if (c->records++ == CTL_RECORDS_MAX)
+                        log_warn("session %s: more than %d supervisor records; dropping the "
+                                 "rest", c->session->id, CTL_RECORDS_MAX);
+                return 0;
+        }
+        c->records++;
+        json_t *j = json_deep_copy(rec);
+        if (!j)
+                return -ENOMEM;
+        /* seq, ts, prev and hash are the log's; the session is the one attached here */
+        static const char *const reserved[] = { "seq", "ts", "prev", "hash" };
+        for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
+                json_object_del(j, reserved[i]);
+        json_object_set_new(j, "session", json_string(c->session->id));
+        json_object_set_new(j, "profile", json_string(c->session->profile));
+        json_object_set_new(j, "reported_by", json_string("supervisor"));
+        json_object_set_new(j, "peer_uid", json_integer((json_int_t)c->uid));
+        json_object_set_new(j, "peer_pid", json_integer((json_int_t)c->peer_pid));
+        if (paudit_queue(j, NULL) < 0)
+                log_error("session %s: cannot queue a supervisor record", c->session->id);
+        return 0;
+}
+
 static void ctl_conn_on_ready(struct loop_source *src, uint32_t events)
 {
         struct ctl_conn *c = (struct ctl_conn *)src;
@@ -204,6 +251,8 @@ static void ctl_conn_on_ready(struct loop_source *src, uint32_t events)
         }
         if (strcmp(op, "attach") == 0)
                 r = op_attach(c, msg, fds, n_fds);
+        else if (strcmp(op, "record") == 0)
+                r = op_record(c, msg);
         else {
                 r = strcmp(op, "status") == 0 ? op_status(c) : reply(c, false, "unknown op");
         }

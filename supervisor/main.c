@@ -335,7 +335,7 @@ static int supervise(int sock, int sfd, struct forward *fwd, struct outcome *out
                         notify_fd = safe_close(notify_fd);
                 if (i_sock >= 0 && p[i_sock].revents) {
                         handle_sandbox_msg(sock, fwd, &notify_fd, out, &sock_open);
-                        if (out->have_exit && control_open) {
+                        if (out->have_exit && control_open && !S.session.relay) {
                                 /* The agent is gone and init is taking the rest with it: end
                                  * the proxy session now (nothing in here gets LLM access
                                  * again), so the proxy's detach work overlaps init's exit. */
@@ -522,8 +522,12 @@ int main(int argc, char **argv)
                 if (r < 0) {
                         if (o.audit_log_given || !id.userns)
                                 fail("audit log: %s: %s", o.audit_log, strerror(-r));
-                        log_info("audit log %s: %s; session records off (pass --audit-log)",
-                                 o.audit_log, strerror(-r));
+                        /* An ordinary user cannot write the shared log: the proxy, when
+                         * there is one, writes the session's records for it. */
+                        S.session.relay = S.session.control_fd >= 0;
+                        log_info("audit log %s: %s; session records %s", o.audit_log,
+                                 strerror(-r), S.session.relay ? "go to qclaw-proxy's log"
+                                                               : "off (pass --audit-log)");
                 }
         }
         r = cgroup_prepare_v1(S.cgroup, cgname, profile->memory_max, profile->pids_max, note,

@@ -89,9 +89,12 @@ static int append(struct session *s, json_t *fields)
 
         if (!f)
                 return -ENOMEM;
-        if (!s->audit)
+        if (s->audit)
+                return audit_log_append(s->audit, f, false, NULL);
+        if (!s->relay || s->control_fd < 0)
                 return 0;
-        return audit_log_append(s->audit, f, false, NULL);
+        _cleanup_json_ json_t *msg = json_pack("{s:s, s:O}", "op", "record", "record", f);
+        return msg ? control_send(s->control_fd, msg, NULL, 0) : -ENOMEM;
 }
 
 int session_log_start(struct session *s, char *const *argv, const char *user, uid_t uid,

@@ -20,6 +20,7 @@ struct session {
         struct audit_log *audit; /* NULL: audit disabled (unprivileged, default path unwritable) */
         int control_fd;          /* -1 when network is "none" */
         uint64_t start_usec;
+        bool relay;              /* no audit log: records go to the proxy (op "record") */
         bool started;            /* session_start written */
         uint64_t violations;     /* total seen */
         uint64_t violations_logged;
@@ -39,6 +40,8 @@ int session_attach_send(struct session *s, int listener_fd, pid_t pid, char *err
                         unsigned errlen);
 int session_attach_wait(struct session *s, int timeout_ms, char *err, unsigned errlen);
 
+/* Records are appended to s->audit; without one (relay set, after the attach) they are handed
+ * to the proxy on the control connection, which writes them into its chain. */
 /* session_start: profile, policy hash, command, user, uid, workspace, mode. 0 or -errno. */
 int session_log_start(struct session *s, char *const *argv, const char *user, uid_t uid,
                       const char *workspace, bool userns);

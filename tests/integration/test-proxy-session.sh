@@ -115,6 +115,37 @@ else
         echo "# no setpriv or /usr/bin/python3: unprivileged peer not tested"
 fi
 
+# op "record": a supervisor's session records, written under the attached session only
+cat >"$T/record.py" <<'PY'
+import array, json, os, socket, sys
+ctl, sid, mode = sys.argv[1:4]
+c = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+c.connect(ctl)
+def rec(r):
+    c.send(json.dumps({"op": "record", "record": r}).encode())
+if mode == "attached":
+    L = socket.socket(); L.bind(("127.0.0.1", 0)); L.listen(1)
+    c.sendmsg([json.dumps({"op": "attach", "session": sid, "profile": "small",
+                           "pid": os.getpid()}).encode()],
+               [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [L.fileno()]))])
+    assert json.loads(c.recv(65536))["ok"] is True
+    rec({"event": "session_start", "session": "s-forged", "profile": "coder", "seq": 1,
+         "hash": "00", "command": ["sh"]})
+    rec({"event": "egress", "model": "forged"})   # not a session record: refused, closed
+else:
+    rec({"event": "session_start", "session": "s-none"})  # nothing attached: refused, closed
+c.settimeout(5)
+print("closed" if c.recv(65536) == b"" else "open", flush=True)
+PY
+t "record before any attach: connection closed" eq "$(python3 "$T/record.py" "$CTL" x unattached)" closed
+t "record of another event type: connection closed" eq "$(python3 "$T/record.py" "$CTL" s-rec attached)" closed
+wait_for 10 eval 'grep -q "\"session\":\"s-rec\".*session_detach\|session_detach.*\"session\":\"s-rec\"" "$T/audit.jsonl"'
+r=$(grep '"reported_by":"supervisor"' "$T/audit.jsonl" || true)
+t "record: written once, under the attached session and profile, not the forged ones" \
+        eq "$(jq -rs 'map([.event, .session, .profile] | join(" ")) | join(",")' <<<"$r")" "session_start s-rec small"
+t "record: the log's own seq and hash, not the sender's" eq "$(jq -r '.seq > 1 and (.hash | length) == 64' <<<"$r")" true
+t "record: nothing forged or unattached written" eq "$(grep -c 's-forged\|s-none\|"model":"forged"' "$T/audit.jsonl" || true)" 0
+
 # end the session: the listener goes away with the control connection
 touch "$T/s1.end"
 wait $helper || true

@@ -53,4 +53,21 @@ check "unprivileged: /dev/shm bounded by memory_max" [ "$(sed -n 3p <<<"$out")" 
 start_proxy
 out=$(uq demo sh -c 'curl -s -m 5 -o /dev/null -w "%{http_code}\n" http://127.0.0.1:32125/healthz' 2>/dev/null || true)
 check "unprivileged: proxy reachable through the session listener ($out)" [ "$out" = 200 ]
+# No --audit-log, and the shared log is not the user's to write: the proxy writes the session's
+# records for it, under the attached session and stamped with the user's uid.
+rc=0
+as_user "$T/qclaw-run" --profile demo --workspace "$WS" --proxy-socket "$PROXY_SOCK" -- \
+        sh -c 'unshare -U true 2>/dev/null; exit 3' 2>/dev/null || rc=$?
+check "unprivileged, records through the proxy: exit status" [ "$rc" = 3 ]
+sid=$(grep '"event":"session_detach"' "$T/audit.jsonl" | tail -1 | jq -r .session)
+rec() { grep "\"event\":\"$1\"" "$T/audit.jsonl" | grep "\"session\":\"$sid\"" | tail -1; }
+for _ in $(seq 50); do [ -n "$(rec session_end)" ] && break; sleep 0.1; done
+check "unprivileged, records through the proxy: session_start, by the supervisor of uid $AGENT_UID" \
+        [ "$(rec session_start | jq -r '[.reported_by, .peer_uid, .mode] | join(" ")')" = "supervisor $AGENT_UID userns" ]
+check "unprivileged, records through the proxy: the unshare violation" \
+        [ "$(rec violation | jq -r .syscall)" = unshare ]
+check "unprivileged, records through the proxy: session_end with the exit code" \
+        [ "$(rec session_end | jq -r '.exit_code')" = 3 ]
+check "unprivileged, records through the proxy: the chain verifies" \
+        "$QCLAW_BUILD_DIR/rpc/qclaw-admin" verify "$T/audit.jsonl"
 finish
