@@ -151,8 +151,25 @@ EOC
                 PEERS+=(haproxy)
         fi
 fi
-peer_url() { if [ "$1" = nginx ]; then echo "$NGINX_URL"; else echo "$HAPROXY_URL"; fi; }
-peer_pid() { if [ "$1" = nginx ]; then echo "$NGINX_PID"; else echo "$HAPROXY_PID"; fi; }
+# A bare forwarder on qclaw-proxy's own two libraries (bench/bench-fwd.c: libmicrohttpd in, a
+# blocking libcurl call out, nothing else): the floor those libraries put under the added
+# latency. A latency peer only (one request at a time by design).
+LAT_PEERS=()
+if [ -x "$build/bench/bench-fwd" ]; then
+        port=$(free_port)
+        "$build/bench/bench-fwd" "$port" "$FAST" >"$T/fwd.out" 2>&1 &
+        FWD_PID=$!
+        pids+=($!)
+        for _ in $(seq 100); do grep -qs '^listening on ' "$T/fwd.out" && break; sleep 0.05; done
+        FWD_URL=http://127.0.0.1:$port
+        LAT_PEERS+=(mhd+curl)
+fi
+peer_url() {
+        case $1 in nginx) echo "$NGINX_URL" ;; haproxy) echo "$HAPROXY_URL" ;; *) echo "$FWD_URL" ;; esac
+}
+peer_pid() {
+        case $1 in nginx) echo "$NGINX_PID" ;; haproxy) echo "$HAPROXY_PID" ;; *) echo "$FWD_PID" ;; esac
+}
 export BENCH_TOKEN=$TOKEN
 sleep 0.5
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS rounds, medians"
@@ -177,7 +194,7 @@ for r in $(seq "$ROUNDS"); do
         else
                 lat pb "$PURL_B" "$PB"; lat pa "$PURL_A" "$PA"; lat direct "$FAST" "$FASTPID"
         fi
-        for peer in "${PEERS[@]}"; do
+        for peer in "${PEERS[@]}" "${LAT_PEERS[@]}"; do
                 lat "$peer" "$(peer_url "$peer")" "$(peer_pid "$peer")"
                 paste "$T/$peer.p50" "$T/direct.p50" | tail -1 | awk '{print $1 - $2}' >>"$T/add$peer.p50"
                 paste "$T/$peer.p99" "$T/direct.p99" | tail -1 | awk '{print $1 - $2}' >>"$T/add$peer.p99"
@@ -196,7 +213,7 @@ printf "proxy fsync=egress    p50 %7.1f us  p99 %7.1f us  (proxy CPU %5.1f us/re
 printf "added fsync=never     p50 %7.1f us  p99 %7.1f us   (target <= 100 / 300)\n" \
         "$(med "$T/adda.p50")" "$(med "$T/adda.p99")"
 printf "added fsync=egress    p50 %7.1f us  p99 %7.1f us\n" "$(med "$T/addb.p50")" "$(med "$T/addb.p99")"
-for peer in "${PEERS[@]}"; do
+for peer in "${PEERS[@]}" "${LAT_PEERS[@]}"; do
         printf "peer %-8s added  p50 %7.1f us  p99 %7.1f us  (%s CPU %5.1f us/req; forwards only)\n" \
                 "$peer" "$(med "$T/add$peer.p50")" "$(med "$T/add$peer.p99")" "$peer" "$(med "$T/$peer.cpu")"
 done
