@@ -55,11 +55,25 @@ static void usage(FILE *f)
                 MIRROR_DIR_DEFAULT, QREXEC_CLIENT_DEFAULT);
 }
 
+/* One column: escaped, cut to `width` characters ("..." ending a cut one) and padded, so the
+ * columns after it stay aligned. The escaped text is printable ASCII: cutting it anywhere is
+ * safe. */
 static void cell(struct strbuf *row, const char *s, int width)
 {
-        size_t start = row->len;
-        (void)term_escape_appends(row, s && *s ? s : "-", (size_t)width);
-        for (size_t n = row->len - start; n < (size_t)width + 1; n++)
+        struct strbuf esc = STRBUF_INIT(4096);
+        size_t w = (size_t)width, n;
+
+        (void)term_escape_appends(&esc, s && *s ? s : "-", w + 1);
+        if (esc.len <= w) {
+                (void)strbuf_append(row, esc.data, esc.len);
+                n = esc.len;
+        } else {
+                (void)strbuf_append(row, esc.data, w - 3);
+                (void)strbuf_append(row, "...", 3);
+                n = w;
+        }
+        strbuf_free(&esc);
+        for (; n < w + 1; n++)
                 (void)strbuf_append(row, " ", 1);
 }
 
@@ -104,7 +118,7 @@ static void tokens(char *buf, size_t len, const json_t *rec)
 
 static void print_header(void)
 {
-        printf("%-8s %-19s %-12s %-13s %-32s %-10s %-15s %s\n", "SEQ", "TIME", "PROFILE", "EVENT",
+        printf("%-8s %-19s %-12s %-14s %-32s %-10s %-15s %s\n", "SEQ", "TIME", "PROFILE", "EVENT",
                "PROVIDER/MODEL", "STATUS", "BYTES(UP/DN)", "TOKENS(IN/OUT)");
 }
 
@@ -128,7 +142,7 @@ static void print_row(const struct audit_record *rec)
         }
         cell(&row, ts, 19);
         cell(&row, json_get_str(j, "profile", NULL), 12);
-        cell(&row, json_get_str(j, "event", NULL), 13);
+        cell(&row, json_get_str(j, "event", NULL), 14);
         if (provider && model)
                 snprintf(pm, sizeof(pm), "%.64s/%.64s", provider, model);
         else if (provider || model) /* deny records carry the model as requested */

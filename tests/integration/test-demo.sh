@@ -33,6 +33,13 @@ grep -Eq 'ok, [0-9]+ records' "$out" || fail "audit chain not verified"
 grep -q 'egress' "$out" || fail "audit table shows no egress"
 grep -q 'deny' "$out" || fail "audit table shows no deny"
 grep -q 'session_start' "$out" || fail "audit table shows no session_start"
+# its columns line up, the longest event name (session_detach) included: every row has its
+# STATUS cell (never blank: a value or "-") where the header has STATUS
+off=$(awk '/^SEQ +TIME/ { print index($0, "STATUS"); exit }' "$out")
+[ -n "$off" ] && [ "$off" -gt 0 ] || fail "audit table header not found"
+grep -q ' session_detach ' "$out" || fail "audit table shows no session_detach"
+bad=$(awk -v o="$off" '/^[0-9]+ +20[0-9][0-9]-/ && substr($0, o, 1) == " "' "$out")
+[ -z "$bad" ] || fail "audit table columns out of line: $bad"
 # nothing left running, nothing left behind
 sleep 0.2
 left=$(comm -13 <(echo "$before_pids") <(pgrep -f "$ours" | sort || true))
