@@ -530,6 +530,22 @@ void relay_egress_written(struct request *req, int r)
 static void stream_finish(struct request *req, CURLcode res)
 {
         bool clean = res == CURLE_OK;
+        if (req->up_status != 0 && (req->up_status < 200 || req->up_status >= 300)) {
+                /* The stream was committed while the upstream was silent, and its answer is an
+                 * error: that error, in the caller's shape, ends the stream. */
+                struct api_error e;
+                api_error_from_upstream(&e, (int)req->up_status, req->up_buf.data,
+                                        req->up_buf.len,
+                                        req->retry_after[0] ? req->retry_after : NULL);
+                (void)api_error_stream_event(&e, req->shape, &req->out);
+                if (req->shape == LLM_API_OPENAI)
+                        (void)strbuf_appends(&req->out, "data: [DONE]\n\n");
+                strbuf_free(&req->up_buf);
+                req->out_done = true;
+                log_done(req, "upstream_error", clean ? NULL : curl_easy_strerror(res));
+                request_wake(req);
+                return;
+        }
         if (req->ts) {
                 (void)translate_stream_finish(req->ts, clean, &req->out);
                 translate_stream_usage(req->ts, &req->usage);
@@ -707,7 +723,24 @@ void relay_cancel(struct request *req, const char *why)
 void relay_keepalive(struct request *req)
 {
         uint64_t now = now_usec();
-        if (req->out_done || out_pending(req) > 0 || now - req->last_out < keepalive_us)
+        if (req->state == REQ_UPSTREAM && req->stream) {
+                /* An upstream silent before it answers at all (a model loading, a queue): the
+                 * stream is committed (200, text/event-stream) after keepalive_us, so the client
+                 * sees keepalives too; an error status that comes later ends it with an error
+                 * event (stream_finish). Not once an error status has arrived: that error is
+                 * then answered as an HTTP status. */
+                long code = 0;
+                if (!req->up_running || now - req->t_start < keepalive_us)
+                        return; /* (not before its egress record is written and it left) */
+                curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &code);
+                if (code != 0 && (code < 200 || code >= 300))
+                        return;
+                if (stream_start(req) < 0)
+                        return;
+                req->last_out = 0;
+        }
+        if (req->state != REQ_STREAMING || req->out_done || out_pending(req) > 0 ||
+            now - req->last_out < keepalive_us)
                 return;
         if (strbuf_appends(&req->out, ": keepalive\n\n") < 0)
                 return;

@@ -718,7 +718,7 @@ int server_timeout_ms(void)
 void server_tick(uint64_t now)
 {
         for (struct request *r = requests; r; r = r->next)
-                if (r->state == REQ_STREAMING)
+                if (r->state == REQ_STREAMING || (r->state == REQ_UPSTREAM && r->stream))
                         relay_keepalive(r);
 }
 

@@ -45,6 +45,55 @@ b=$(curl -sSN -H "Authorization: Bearer $TOKEN" "$PROXY_URL/v1/chat/completions"
 t "silent upstream: keepalive comment relayed" contains "$b" ": keepalive"
 t "silent upstream: stream still completes" contains "$b" "data: [DONE]"
 
+# --- keepalive before the upstream answers at all (slow first byte: 2.5 s, keepalive 1 s) ---
+cp "$T/proxy.json" "$T/proxy.json.keep"
+start_mock slowfirst --slow-ms 2500
+sed -i "s|\"base_url\":\"[^\"]*/v1\",\"api_key\":\"\${TEST_OPENAI_KEY}\"|\"base_url\":\"$MOCK_URL/v1\",\"api_key\":\"\${TEST_OPENAI_KEY}\"|" "$T/proxy.json"
+kill -HUP "$PROXY_PID"
+wait_for 10 eval '[ "$(count_events config)" = 4 ]'
+b=$(curl -sSN -D "$T/h" -H "Authorization: Bearer $TOKEN" "$PROXY_URL/v1/chat/completions" \
+        -d "$(chat gpt-4o 'fail:slow' ',"stream":true')")
+t "upstream silent before its headers: 200 event-stream" \
+        eq "$(head -1 "$T/h" | tr -d '\r' | cut -d' ' -f2)/$(grep -ci '^content-type: text/event-stream' "$T/h")" 200/1
+t "upstream silent before its headers: keepalive before the first event" \
+        eq "$(grep -m1 -E '^(: keepalive|data:)' <<<"$b")" ": keepalive"
+t "upstream silent before its headers: the answer follows, then [DONE]" \
+        eq "$(grep '^data: {' <<<"$b" | sed 's/^data: //' | jq -rj '.choices[0].delta.content // empty')/$(grep -c '^data: \[DONE\]' <<<"$b")" "echo: fail:slow/1"
+# ... and when that late answer is an error (a stand-in upstream: 2.5 s of silence, then 429)
+EPORT=$(free_port)
+python3 - "$EPORT" >"$T/late429.out" 2>&1 <<'PY' &
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        time.sleep(2.5)
+        body = b'{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}'
+        self.send_response(429)
+        self.send_header("content-type", "application/json")
+        self.send_header("retry-after", "7")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+PIDS+=($!)
+wait_for 10 eval "curl -s -o /dev/null http://127.0.0.1:$EPORT/ ; [ \$? != 7 ]"
+sed -i "s|\"base_url\":\"[^\"]*/v1\",\"api_key\":\"\${TEST_OPENAI_KEY}\"|\"base_url\":\"http://127.0.0.1:$EPORT/v1\",\"api_key\":\"\${TEST_OPENAI_KEY}\"|" "$T/proxy.json"
+kill -HUP "$PROXY_PID"
+wait_for 10 eval '[ "$(count_events config)" = 5 ]'
+b=$(curl -sSN -H "Authorization: Bearer $TOKEN" "$PROXY_URL/v1/chat/completions" \
+        -d "$(chat gpt-4o 'late error' ',"stream":true')")
+t "late upstream 429 after keepalives: a keepalive came first" eq "$(grep -m1 -E '^(: keepalive|data:)' <<<"$b")" ": keepalive"
+t "late upstream 429 after keepalives: an error event in OpenAI shape, then [DONE]" \
+        eq "$(grep '^data: {' <<<"$b" | tail -1 | sed 's/^data: //' | jq -r '.error | type')/$(grep -c '^data: \[DONE\]' <<<"$b")" object/1
+t "late upstream 429: egress_done records the upstream's status" \
+        eq "$(grep '"event":"egress_done"' "$T/audit.jsonl" | tail -1 | jq -r '[.status, .finish_reason] | join(" ")')" "429 upstream_error"
+cp "$T/proxy.json.keep" "$T/proxy.json"
+kill -HUP "$PROXY_PID"
+wait_for 10 eval '[ "$(count_events config)" = 6 ]'
+
 # --- client disconnect cancels the upstream transfer (Anthropic provider still the slow mock) ---
 SLOW_PORT=${SLOW##*:}
 curl -sSN --max-time 1 -H "Authorization: Bearer $TOKEN" "$PROXY_URL/v1/chat/completions" \
@@ -71,7 +120,7 @@ t "disconnect while waiting: the proxy still serves" eq "$code" 200
 start_mock drain --chunks 20 --delay-ms 100
 sed -i "s|\"base_url\":\"$SLOW\",|\"base_url\":\"$MOCK_URL\",|" "$T/proxy.json"
 kill -HUP "$PROXY_PID"
-wait_for 10 eval '[ "$(count_events config)" = 4 ]'
+wait_for 10 eval '[ "$(count_events config)" = 7 ]'
 curl -sSN -H "Authorization: Bearer $TOKEN" "$PROXY_URL/v1/chat/completions" \
         -d "$(chat claude-sonnet-4-5 'drain me' ',"stream":true')" >"$T/drain" 2>&1 &
 cl=$!
