@@ -88,6 +88,12 @@ ssize_t relay_reader(void *cls, uint64_t pos, char *buf, size_t max)
         return 0;
 }
 
+/* An upstream status that means its answer is the thing asked for (not an error to map). */
+static bool status_2xx(long code)
+{
+        return code >= 200 && code < 300;
+}
+
 static int stream_start(struct request *req)
 {
         struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 8 * 1024,
@@ -142,7 +148,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
         if (req->up_status == 0)
                 curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->up_status);
 
-        if (!req->stream || req->up_status < 200 || req->up_status >= 300) {
+        if (!req->stream || !status_2xx(req->up_status)) {
                 if (strbuf_append(&req->up_buf, ptr, len) < 0)
                         return 0; /* too large: CURLE_WRITE_ERROR -> 502 */
                 req->bytes_down += len;
@@ -530,7 +536,7 @@ void relay_egress_written(struct request *req, int r)
 static void stream_finish(struct request *req, CURLcode res)
 {
         bool clean = res == CURLE_OK;
-        if (req->up_status != 0 && (req->up_status < 200 || req->up_status >= 300)) {
+        if (req->up_status != 0 && !status_2xx(req->up_status)) {
                 /* The stream was committed while the upstream was silent, and its answer is an
                  * error: that error, in the caller's shape, ends the stream. */
                 struct api_error e;
@@ -677,7 +683,7 @@ void relay_upstream_done(struct request *req, CURLcode res)
                                         -1);
                 request_set_error(req, &e);
                 log_done(req, "upstream_error", curl_easy_strerror(res));
-        } else if (req->up_status >= 200 && req->up_status < 300) {
+        } else if (status_2xx(req->up_status)) {
                 if (req->stream) { /* 2xx stream that sent nothing at all */
                         if (stream_start(req) < 0)
                                 return;
@@ -733,7 +739,7 @@ void relay_keepalive(struct request *req)
                 if (!req->up_running || now - req->t_start < keepalive_us)
                         return; /* (not before its egress record is written and it left) */
                 curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &code);
-                if (code != 0 && (code < 200 || code >= 300))
+                if (code != 0 && !status_2xx(code))
                         return;
                 if (stream_start(req) < 0)
                         return;
